@@ -1,0 +1,69 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A `qeynos` subcommand. */
+export interface Command {
+  /** The word typed after `qeynos`. */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly help: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/** Bad command-line input: the message is printed on one line with the usage, and the exit code is 2. */
+export class UsageError extends Error {
+  /** The help text to print after the message. */
+  readonly usage: string;
+
+  constructor(message: string, usage: string) {
+    super(message);
+    this.name = "UsageError";
+    this.usage = usage;
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** The result of {@linkcode parseCommandArgs}. */
+export interface ParsedArgs<O extends Options> {
+  readonly values: ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: true }>>["values"];
+  readonly positionals: string[];
+  /** `--help` or `-h` was given. */
+  readonly help: boolean;
+}
+
+/**
+ * Strictly parses a subcommand's arguments with `node:util` `parseArgs`: an unknown flag, a missing
+ * value or a value given to a boolean flag becomes a {@linkcode UsageError}. `--help`/`-h` is always accepted.
+ */
+export function parseCommandArgs<O extends Options>(args: string[], options: O, usage: string): ParsedArgs<O> {
+  const withHelp = { ...options, help: { type: "boolean", short: "h" } } as O;
+  try {
+    const parsed = parseArgs({ args, options: withHelp, strict: true, allowPositionals: true });
+    const values = parsed.values as Record<string, unknown>;
+    const help = values.help === true;
+    delete values.help;
+    return { values: values as ParsedArgs<O>["values"], positionals: parsed.positionals, help };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+    throw new UsageError(message.replace(/\. To specify a positional argument.*$/, ""), usage);
+  }
+}
+
+/** Parses a decimal integer flag value in `[min, max]`, or throws a {@linkcode UsageError}. */
+export function integerFlag(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  range: [number, number],
+  usage: string,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < range[0] || value > range[1]) {
+    throw new UsageError(`Invalid value for --${name}: '${text}' is not an integer in ${range[0]}..${range[1]}`, usage);
+  }
+  return value;
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { COMMANDS } from "../../src/cli/commands.ts";
+import { main } from "../../src/main.ts";
+import { VERSION } from "../../src/version.ts";
+
+/** Runs main() and captures what it printed. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const original = { log: console.log, error: console.error };
+  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
+  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = original.log;
+    console.error = original.error;
+  }
+}
+
+test("qeynos --version prints the version of package.json and deno.json", async () => {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  const deno = JSON.parse(readFileSync(new URL("../../deno.json", import.meta.url), "utf8"));
+  assert.equal(pkg.version, VERSION);
+  assert.equal(deno.version, VERSION);
+  for (const flag of ["--version", "-V"]) {
+    const { code, out } = await run([flag]);
+    assert.equal(code, 0);
+    assert.equal(out, `qeynos ${VERSION}`);
+  }
+});
+
+test("qeynos --help lists every command", async () => {
+  const { code, out } = await run(["--help"]);
+  assert.equal(code, 0);
+  for (const command of COMMANDS) assert.match(out, new RegExp(`^  ${command.name} `, "m"));
+});
+
+test("an unknown command prints a one-line error and the usage, and exits 2", async () => {
+  const { code, err } = await run(["frobnicate"]);
+  assert.equal(code, 2);
+  assert.equal(err.split("\n")[0], "qeynos: Unknown command 'frobnicate'");
+  assert.match(err, /Usage: qeynos <command>/);
+});
+
+test("an unknown top-level flag exits 2", async () => {
+  const { code, err } = await run(["--frobnicate"]);
+  assert.equal(code, 2);
+  assert.equal(err.split("\n")[0], "qeynos: Unknown option '--frobnicate'");
+});
+
+test("every command answers --help with its usage and exits 0", async () => {
+  for (const command of COMMANDS) {
+    const { code, out } = await run([command.name, "--help"]);
+    assert.equal(code, 0, command.name);
+    assert.match(out, new RegExp(`^Usage: qeynos ${command.name}`), command.name);
+  }
+});
+
+test("every command refuses an unknown flag with exit 2 and its own usage", async () => {
+  for (const command of COMMANDS) {
+    const { code, err } = await run([command.name, "--no-such-flag"]);
+    assert.equal(code, 2, command.name);
+    assert.equal(err.split("\n")[0], "qeynos: Unknown option '--no-such-flag'", command.name);
+    assert.match(err, new RegExp(`Usage: qeynos ${command.name}`), command.name);
+  }
+});
+
+test("qeynos doctor passes on this machine", async () => {
+  const { code, out } = await run(["doctor", "--json"]);
+  const report = JSON.parse(out);
+  assert.equal(code, 0, out);
+  assert.deepEqual(report.findings.map((f: { check: string }) => f.check), [
+    "runtime",
+    "lz4",
+    "zlib",
+    "sqlite",
+    "udp",
+    "tcp",
+  ]);
+});
