@@ -2,7 +2,7 @@
 // Gets a fresh machine that has only Node.js and npm ready to build and run Qeynos, then runs a
 // deno.json task:   node scripts/bootstrap.mjs <task> [args...]
 //
-// 1. The pinned toolchain (Deno, Bun, just; scripts/toolchain/) is installed with `npm ci` into a
+// 1. The pinned toolchain (Deno, Bun, just; exact versions in scripts/toolchain/) is installed with npm into a
 //    per-user cache, never into the project's node_modules (a Deno installed there breaks `deno task`).
 //    QEYNOS_TOOLCHAIN_DIR overrides the cache location.
 // 2. The project's dependencies are installed from bun.lockb with `bun install --frozen-lockfile`.
@@ -41,8 +41,8 @@ function ensureToolchain() {
   const manifest = readFileSync(join(manifestDir, "package.json"));
   const lock = readFileSync(join(manifestDir, "package-lock.json"));
   const digest = createHash("sha256").update(manifest).update(lock).digest("hex").slice(0, 12);
-  const cache = process.env.QEYNOS_TOOLCHAIN_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "qeynos", "toolchain");
+  const cache = process.env.QEYNOS_TOOLCHAIN_DIR ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "qeynos", "toolchain");
   const dir = join(cache, digest);
   const bin = join(dir, "node_modules", ".bin");
   if (existsSync(join(dir, "ready"))) return bin;
@@ -54,8 +54,8 @@ function ensureToolchain() {
   copyFileSync(join(manifestDir, "package.json"), join(staging, "package.json"));
   copyFileSync(join(manifestDir, "package-lock.json"), join(staging, "package-lock.json"));
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  if (run(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: staging }) !== 0) {
-    throw new Error("Cannot install the toolchain: npm ci failed (see above)");
+  if (run(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: staging }) !== 0) {
+    throw new Error("Cannot install the toolchain: npm install failed (see above)");
   }
   for (const tool of ["deno", "bun", "just"]) {
     if (run(join(staging, "node_modules", ".bin", tool), ["--version"], { stdio: "ignore" }) !== 0) {
