@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import zlib from "node:zlib";
 import fc from "fast-check";
-import { crc32, eq2Crc } from "../../src/wire/crc32.ts";
+import { crc32, eq2Crc, NATIVE_CRC_MIN_BYTES } from "../../src/wire/crc32.ts";
 import { oracle } from "../_support/h1emu_core.ts";
 import { propertyParameters } from "../_support/property.ts";
 import { CAPTURE_CRC_KEY, loadCapture } from "../_support/vectors.ts";
@@ -54,7 +54,10 @@ test("eq2Crc() agrees with h1emu-core and with zlib.crc32 over key‖body (prope
   );
 });
 
-test("eq2Crc() over a sub-range equals eq2Crc() of the copied range", () => {
-  const bytes = Uint8Array.from({ length: 50 }, (_, i) => i * 7);
+test("eq2Crc() over a sub-range equals eq2Crc() of the copied range, below and above the native cut-over", () => {
+  const bytes = Uint8Array.from({ length: 400 }, (_, i) => i * 7);
   assert.equal(eq2Crc(5, bytes, 3, 41), eq2Crc(5, bytes.slice(3, 41)));
+  assert.equal(eq2Crc(5, bytes, 3, 3 + NATIVE_CRC_MIN_BYTES), eq2Crc(5, bytes.slice(3, 3 + NATIVE_CRC_MIN_BYTES)));
+  assert.equal(eq2Crc(5, bytes, 7, 390), oracle.crc32_legacy(bytes.slice(7, 390), 5) & 0xffff);
+  assert.equal(crc32(bytes, 10, 300), zlib.crc32(bytes.subarray(10, 300)));
 });
