@@ -89,7 +89,7 @@ export class SqlAuditLog implements AuditLog {
     return rows.map(toEntry);
   }
 
-  prune(beforeMs: number): Promise<number> {
-    return this.#context.exec.run("delete from audit_log where at_ms < ?", [v.timestamp("beforeMs", beforeMs)]);
+  async prune(beforeMs: number): Promise<number> {
+    return await this.#context.exec.run("delete from audit_log where at_ms < ?", [v.timestamp("beforeMs", beforeMs)]);
   }
 }

@@ -102,14 +102,14 @@ export class SqlBans implements Bans {
     return toBan(row);
   }
 
-  liftAll(target: BanTarget, options: { readonly actor: string }): Promise<number> {
+  async liftAll(target: BanTarget, options: { readonly actor: string }): Promise<number> {
     const checked = checkTarget(target);
     const actor = v.text("actor", options.actor, STORE_RULES.actorMaxLength);
     const now = nowMs(this.#context);
     const [column, value] = "accountId" in checked
       ? ["account_id", checked.accountId]
       : ["ip_network", checked.network.cidr];
-    return this.#context.exec.run(
+    return await this.#context.exec.run(
       `update bans set lifted_ms = ?, lifted_by = ? where ${column} = ? and ${ACTIVE}`,
       [now, actor, value, now],
     );

@@ -62,7 +62,7 @@ export class SqlCharacters implements Characters {
     this.#context = context;
   }
 
-  create(input: CharacterInput): Promise<Character> {
+  async create(input: CharacterInput): Promise<Character> {
     const context = this.#context;
     const accountId = v.id("accountId", input.accountId);
     const worldId = v.integer("worldId", input.worldId, STORE_RULES.worldId);
@@ -80,7 +80,7 @@ export class SqlCharacters implements Characters {
       v.jsonObject("appearance", input.appearance ?? {}, context.limits.maxAppearanceBytes),
     ];
     const limit = context.limits.maxCharactersPerAccount;
-    return context.exec.atomic(async (tx) => {
+    return await context.exec.atomic(async (tx) => {
       // Locking the account row serializes concurrent creations for it, so the count below holds.
       const account = await tx.get(
         `select id from accounts where id = ? and kind = 'player'${context.dialect.forUpdate}`,

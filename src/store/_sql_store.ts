@@ -77,12 +77,12 @@ class GuardedExecutor implements SqlExecutor {
     return this.#call(() => this.#inner.all(sql, params));
   }
 
-  atomic<T>(fn: (exec: SqlExecutor) => Promise<T>): Promise<T> {
+  async atomic<T>(fn: (exec: SqlExecutor) => Promise<T>): Promise<T> {
     if (this.#scope !== undefined) {
       this.#check();
-      return fn(this);
+      return await fn(this);
     }
-    return runScoped(this.#driver, this.#isClosed, fn);
+    return await runScoped(this.#driver, this.#isClosed, fn);
   }
 
   #check(): void {
@@ -262,11 +262,13 @@ export class SqlStore implements Store {
     });
   }
 
-  schema(): Promise<SchemaStatus> {
+  async schema(): Promise<SchemaStatus> {
     this.checkOpen();
-    return schemaStatus(this.#driver, this.#root, this.#migrations).catch((error) => {
+    try {
+      return await schemaStatus(this.#driver, this.#root, this.#migrations);
+    } catch (error) {
       throw toStoreError(error);
-    });
+    }
   }
 
   async migrate(): Promise<MigrationInfo[]> {
