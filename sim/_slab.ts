@@ -1,0 +1,32 @@
+/**
+ * Copies of datagram bytes carved out of shared 64 KiB slabs.
+ *
+ * Each copy is a view of its own region, so the receiver owns it (and may mutate it) as the
+ * Platform contract says. Allocating one ArrayBuffer per datagram costs ~0.7 µs on Deno (its
+ * backing stores come from the system allocator) against ~0.04 µs for a view of a slab, which
+ * decides whether the simulator reaches its datagram rate. A region keeps its slab alive as long as
+ * it is referenced, so code that keeps many tiny datagrams for a long time holds more memory than
+ * their length; large datagrams get their own buffer.
+ * @module
+ */
+
+const SLAB_BYTES = 65536;
+const OWN_BUFFER_FROM = 4096;
+
+let slab = new ArrayBuffer(SLAB_BYTES);
+let offset = 0;
+
+/** A private copy of `bytes`. */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n >= OWN_BUFFER_FROM) return bytes.slice();
+  if (offset + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    offset = 0;
+  }
+  const copy = new Uint8Array(slab, offset, n);
+  copy.set(bytes);
+  // Keep regions 8-byte aligned so views stay independent of each other's layout.
+  offset += (n + 7) & ~7;
+  return copy;
+}
