@@ -261,10 +261,17 @@ export function encodeStruct<D extends AnyStruct>(
   const what = `Cannot encode ${def.name} for client version ${version}`;
   const layout = selectLayout(def, version);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const writer = new ByteWriter({ capacity: 128, maxBytes });
+  // One scratch writer serves every call with the default limit; a nested call (a getter that encodes)
+  // finds it busy and gets its own.
+  const shared = maxBytes === DEFAULT_MAX_MESSAGE_BYTES && !scratchBusy;
+  const writer = shared
+    ? (scratch ??= new ByteWriter({ capacity: 1024, maxBytes: DEFAULT_MAX_MESSAGE_BYTES })).reset()
+    : new ByteWriter({ capacity: 128, maxBytes });
+  if (shared) scratchBusy = true;
   const ctx: Context = { version, maxListLength: options.maxListLength ?? DEFAULT_MAX_LIST_LENGTH, path: [] };
   try {
     writeFields(writer, layout.fields, value, def.zeroDefaults, ctx);
+    return writer.toBytes();
   } catch (error) {
     if (error instanceof WireError && error.code === WireErrorCode.WriteLimit) {
       throw new AppMessageError("APP_MESSAGE_TOO_LARGE", `${what}: the encoding exceeds limit ${maxBytes} bytes`, {
@@ -272,9 +279,13 @@ export function encodeStruct<D extends AnyStruct>(
       });
     }
     throw asAppError(error, what, ctx.path);
+  } finally {
+    if (shared) scratchBusy = false;
   }
-  return writer.toBytes();
 }
+
+let scratch: ByteWriter | undefined;
+let scratchBusy = false;
 
 function invalid(message: string): FieldError {
   return new FieldError("APP_MESSAGE_INVALID", message);

@@ -391,3 +391,19 @@ test("random bytes decode to a value or fail with APP_MESSAGE_MALFORMED or APP_M
     propertyParameters(1000),
   );
 });
+
+test("encodeStruct() is re-entrant: a value whose getter encodes another struct still encodes correctly", () => {
+  const Tiny = defineStruct("Tiny", [{ since: 1, fields: [["x", u8]] }]);
+  let inner = "";
+  const value = {
+    get a() {
+      inner = toHex(encodeStruct(Tiny, { x: 9 }, 1));
+      return 5;
+    },
+    items: [],
+    flag: 0,
+  };
+  assert.equal(toHex(encodeStruct(Sample, value, 1)), "050000");
+  assert.equal(inner, "09");
+  assert.equal(toHex(encodeStruct(Tiny, { x: 1 }, 1)), "01");
+});
