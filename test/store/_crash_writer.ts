@@ -15,7 +15,7 @@ if (path === undefined || startText === undefined) {
 }
 
 /** Character names are letters only: write N becomes `Crash` + N in base 26 letters. */
-export function letters(n: number): string {
+function letters(n: number): string {
   let text = "";
   do {
     text = String.fromCharCode(97 + (n % 26)) + text;
