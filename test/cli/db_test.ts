@@ -85,7 +85,7 @@ test("qeynos db status exits 1 for an outdated or a newer schema", async () => {
     await newer.close();
     let r = await run(["db", "status", ...data]);
     assert.equal(r.code, 1);
-    assert.match(r.out, /^schema      version 2 of 1 \(too new\)$/m);
+    assert.match(r.out, /^schema {6}version 2 of 1 \(too new\)$/m);
     assert.match(r.out, /written by a newer Qeynos/);
     r = await run(["db", "migrate", ...data]);
     assert.deepEqual([r.code, r.err], [
