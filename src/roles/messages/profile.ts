@@ -125,7 +125,7 @@ export class MessageProfile<M extends Record<string, AnyStruct>> {
     if (kind === undefined) {
       throw new AppMessageError(
         "APP_MESSAGE_UNKNOWN_OPCODE",
-        `Cannot decode: opcode ${opcode} is not a ${this.name} message for client version ${version}`,
+        `Cannot decode: opcode ${opcode} is no message of the ${this.name} profile for client version ${version}`,
       );
     }
     const value = decodeStruct(this.messages[kind]!, payload, version, {

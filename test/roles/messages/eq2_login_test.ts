@@ -141,7 +141,7 @@ test("an opcode that names no login message is refused with APP_MESSAGE_UNKNOWN_
   assert.throws(() => Eq2Login.decode(2, new Uint8Array(0), 546), {
     name: "AppMessageError",
     code: "APP_MESSAGE_UNKNOWN_OPCODE",
-    message: "Cannot decode: opcode 2 is not a EQ2 login message for client version 546",
+    message: "Cannot decode: opcode 2 is no message of the EQ2 login profile for client version 546",
   });
 });
 

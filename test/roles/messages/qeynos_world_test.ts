@@ -201,3 +201,27 @@ test("random and mutated Qeynos payloads give a message or a typed error (proper
     propertyParameters(1000),
   );
 });
+
+test("decoded messages narrow by kind to typed fields, and the encoder's types catch typos", () => {
+  const { opcode, payload } = QeynosWorld.encode({
+    kind: "SpawnSelf",
+    spawnId: 1,
+    characterId: 2,
+    name: "Bot",
+    level: 3,
+    position: { x: 0, y: 1, z: 2, heading: 0 },
+  }, V);
+  const message = QeynosWorld.decode(opcode, payload, V);
+  assert.equal(message.kind, "SpawnSelf");
+  if (message.kind === "SpawnSelf") {
+    const y: number = message.position.y;
+    assert.equal(y, 1);
+    // @ts-expect-error: SpawnSelf has no text
+    assert.equal(message.text, undefined);
+  }
+  assert.throws(
+    // @ts-expect-error: a misspelt field is a type error (and a missing one at run time)
+    () => QeynosWorld.encode({ kind: "ChatSay", messageId: 1, txt: "x" }, V),
+    { code: "APP_MESSAGE_INVALID", message: "Cannot encode ChatSay for client version 1: field text is missing" },
+  );
+});
