@@ -159,6 +159,12 @@ function resolveLimits(options: StoreOptions): { limits: StoreLimits; lockout: L
   integer("lockout.maxFailures", lockout.maxFailures, { min: 0, max: 1_000_000 });
   integer("lockout.windowMs", lockout.windowMs, positive);
   integer("lockout.lockMs", lockout.lockMs, positive);
+  if (options.hashing !== undefined && options.hashing !== "async" && options.hashing !== "sync") {
+    throw new StoreError(
+      STORE_ERROR_CODES.INVALID_ARGUMENT,
+      `Invalid hashing '${String(options.hashing)}': expected async or sync`,
+    );
+  }
   const cost = integer("bcryptCost", options.bcryptCost ?? DEFAULT_BCRYPT_COST, {
     min: BCRYPT_COST_RANGE[0],
     max: BCRYPT_COST_RANGE[1],
@@ -197,7 +203,7 @@ export class SqlStore implements Store {
     this.#base = {
       dialect: driver.dialect,
       platform: options.platform,
-      hasher: new PasswordHasher(options.platform.rng, cost),
+      hasher: new PasswordHasher(options.platform.rng, cost, options.hashing === "sync"),
       limits,
       lockout,
     };

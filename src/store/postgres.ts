@@ -118,10 +118,19 @@ class PostgresDriver implements SqlDriver {
   }
 
   transaction<T>(fn: (exec: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.#sql.begin((tx) => fn(this.#executor(tx as unknown as Sql, false))).then(
+    // Errors of `fn` pass through untouched; only the driver's own (begin, commit) are translated.
+    const fromFn = new WeakSet<object>();
+    return this.#sql.begin((tx) =>
+      fn(this.#executor(tx as unknown as Sql, false)).catch((error) => {
+        if (typeof error === "object" && error !== null) fromFn.add(error);
+        throw error;
+      })
+    ).then(
       (result) => result as T,
       (error) => {
-        throw translate(error, this.#location);
+        throw typeof error === "object" && error !== null && fromFn.has(error)
+          ? error
+          : translate(error, this.#location);
       },
     );
   }

@@ -107,6 +107,12 @@ export interface StoreOptions {
   readonly migrate?: "auto" | "check" | "none";
   /** bcrypt cost of new hashes (4..15, default 10). Hashes of another cost are upgraded at the next login. */
   readonly bcryptCost?: number;
+  /**
+   * `"async"` (default): bcrypt runs in slices between event-loop turns, so a server keeps serving during
+   * a hash. `"sync"`: each hash runs in one go and store promises settle on microtasks alone, which a
+   * simulator driving virtual time needs (with a small `bcryptCost`).
+   */
+  readonly hashing?: "async" | "sync";
   readonly lockout?: Partial<LockoutPolicy>;
   readonly limits?: Partial<StoreLimits>;
 }

@@ -225,3 +225,25 @@ test("authenticate() spends about the same time on unknown names as on wrong pas
   assert.ok(median(unknown) > median(known) * 0.25, `unknown ${median(unknown)} ms vs existing ${median(known)} ms`);
   await store.close();
 });
+
+test("with hashing 'sync' every store operation settles on microtasks alone", async () => {
+  const settle = async <T>(promise: Promise<T>): Promise<{ done: boolean; value?: T }> => {
+    let state: { done: boolean; value?: T } = { done: false };
+    promise.then((value) => state = { done: true, value });
+    // Microtask turns only: an operation waiting for a timer or an event-loop turn cannot finish here.
+    for (let i = 0; i < 200; i++) await Promise.resolve();
+    return state;
+  };
+  const sync = await openSqliteStore(":memory:", { platform: testPlatform(), bcryptCost: 4, hashing: "sync" });
+  assert.equal((await settle(sync.accounts.create({ name: "Simulated", password: PASSWORD }))).done, true);
+  const login = await settle(sync.accounts.authenticate("simulated", PASSWORD));
+  assert.equal(login.done && login.value?.ok, true);
+  assert.equal((await settle(sync.accounts.authenticate("unknown", PASSWORD))).done, true);
+  await sync.close();
+  // The default spreads bcrypt over event-loop turns, which the same check observes.
+  const sliced = await openSqliteStore(":memory:", { platform: testPlatform(), bcryptCost: 4 });
+  const pending = sliced.accounts.create({ name: "Sliced", password: PASSWORD });
+  assert.equal((await settle(pending)).done, false);
+  await pending;
+  await sliced.close();
+});
