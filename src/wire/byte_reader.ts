@@ -1,6 +1,17 @@
 import { WireError, WireErrorCode } from "./wire_error.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Some runtimes decode several times faster when not asked to be fatal; a replacement character in the
+// result then sends the bytes through the strict decoder, which either throws or agrees.
+const utf8Lenient = new TextDecoder("utf-8");
+/** Text up to this many bytes is tried as ASCII, byte by byte, before calling a decoder. */
+const ASCII_FAST_PATH_BYTES = 32;
+
+// Little-endian floats are read through a shared scratch buffer rather than a DataView per reader.
+const FLOAT_BYTES = new Uint8Array(8);
+const FLOAT32 = new Float32Array(FLOAT_BYTES.buffer, 0, 1);
+const FLOAT64 = new Float64Array(FLOAT_BYTES.buffer, 0, 1);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Longest VarInt (32-bit) and VarLong (64-bit) encodings, in bytes. */
 const MAX_VARINT_BYTES = 5;
@@ -14,22 +25,42 @@ const MAX_VARLONG_BYTES = 10;
  * Methods ending in `le`/`be` are little/big endian; `bytes()` returns views, not copies.
  */
 export class ByteReader {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  readonly #end: number;
+  #bytes: Uint8Array;
+  /** Created on first use: most reads need none, and creating one costs more than a small decode. */
+  #dataView: DataView | undefined;
+  #end: number;
   #offset: number;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    ByteReader.#checkRange(bytes, start, end);
+    this.#bytes = bytes;
+    this.#offset = start;
+    this.#end = end;
+  }
+
+  static #checkRange(bytes: Uint8Array, start: number, end: number): void {
     if (start < 0 || end > bytes.length || start > end) {
       throw new WireError(
         WireErrorCode.BadArgument,
         `Cannot read bytes: range ${start}..${end} is outside 0..${bytes.length}`,
       );
     }
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Points the reader at new bytes, as if newly constructed (saves an allocation per message). */
+  reset(bytes: Uint8Array, start = 0, end = bytes.length): this {
+    ByteReader.#checkRange(bytes, start, end);
+    if (bytes !== this.#bytes) {
+      this.#bytes = bytes;
+      this.#dataView = undefined;
+    }
     this.#offset = start;
     this.#end = end;
+    return this;
+  }
+
+  get #view(): DataView {
+    return this.#dataView ??= new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
   }
 
   /** Position of the next read. */
@@ -68,31 +99,49 @@ export class ByteReader {
     return this.#bytes[this.#take(1, "u8")]!;
   }
   i8(): number {
-    return this.#view.getInt8(this.#take(1, "i8"));
+    return (this.#bytes[this.#take(1, "i8")]! << 24) >> 24;
   }
   u16le(): number {
-    return this.#view.getUint16(this.#take(2, "u16"), true);
+    const at = this.#take(2, "u16");
+    const b = this.#bytes;
+    return b[at]! | (b[at + 1]! << 8);
   }
   u16be(): number {
-    return this.#view.getUint16(this.#take(2, "u16"), false);
+    const at = this.#take(2, "u16");
+    const b = this.#bytes;
+    return (b[at]! << 8) | b[at + 1]!;
   }
   i16le(): number {
-    return this.#view.getInt16(this.#take(2, "i16"), true);
+    const at = this.#take(2, "i16");
+    const b = this.#bytes;
+    return ((b[at]! | (b[at + 1]! << 8)) << 16) >> 16;
   }
   i16be(): number {
-    return this.#view.getInt16(this.#take(2, "i16"), false);
+    const at = this.#take(2, "i16");
+    const b = this.#bytes;
+    return (((b[at]! << 8) | b[at + 1]!) << 16) >> 16;
   }
   u32le(): number {
-    return this.#view.getUint32(this.#take(4, "u32"), true);
+    return this.#int32le("u32") >>> 0;
   }
   u32be(): number {
-    return this.#view.getUint32(this.#take(4, "u32"), false);
+    return this.#int32be("u32") >>> 0;
   }
   i32le(): number {
-    return this.#view.getInt32(this.#take(4, "i32"), true);
+    return this.#int32le("i32");
   }
   i32be(): number {
-    return this.#view.getInt32(this.#take(4, "i32"), false);
+    return this.#int32be("i32");
+  }
+  #int32le(what: string): number {
+    const at = this.#take(4, what);
+    const b = this.#bytes;
+    return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+  }
+  #int32be(what: string): number {
+    const at = this.#take(4, what);
+    const b = this.#bytes;
+    return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
   }
   u64le(): bigint {
     return this.#view.getBigUint64(this.#take(8, "u64"), true);
@@ -107,13 +156,24 @@ export class ByteReader {
     return this.#view.getBigInt64(this.#take(8, "i64"), false);
   }
   f32le(): number {
-    return this.#view.getFloat32(this.#take(4, "f32"), true);
+    const at = this.#take(4, "f32");
+    if (!LITTLE_ENDIAN) return this.#view.getFloat32(at, true);
+    const b = this.#bytes;
+    FLOAT_BYTES[0] = b[at]!;
+    FLOAT_BYTES[1] = b[at + 1]!;
+    FLOAT_BYTES[2] = b[at + 2]!;
+    FLOAT_BYTES[3] = b[at + 3]!;
+    return FLOAT32[0]!;
   }
   f32be(): number {
     return this.#view.getFloat32(this.#take(4, "f32"), false);
   }
   f64le(): number {
-    return this.#view.getFloat64(this.#take(8, "f64"), true);
+    const at = this.#take(8, "f64");
+    if (!LITTLE_ENDIAN) return this.#view.getFloat64(at, true);
+    const b = this.#bytes;
+    for (let i = 0; i < 8; i++) FLOAT_BYTES[i] = b[at + i]!;
+    return FLOAT64[0]!;
   }
   f64be(): number {
     return this.#view.getFloat64(this.#take(8, "f64"), false);
@@ -229,6 +289,19 @@ export class ByteReader {
   }
 
   #text(start: number, bytes: Uint8Array, what: string): string {
+    const length = bytes.length;
+    if (length <= ASCII_FAST_PATH_BYTES) {
+      let text = "";
+      let i = 0;
+      for (; i < length; i++) {
+        const byte = bytes[i]!;
+        if (byte >= 0x80) break;
+        text += String.fromCharCode(byte);
+      }
+      if (i === length) return text;
+    }
+    const text = utf8Lenient.decode(bytes);
+    if (!text.includes("\uFFFD")) return text;
     try {
       return utf8.decode(bytes);
     } catch (cause) {
@@ -248,5 +321,29 @@ export class ByteReader {
   /** An EQ2 string with a u32 LE length prefix (UTF-8). */
   str32(maxBytes = 0xffff_ffff): string {
     return this.#text(this.#offset, this.bytes32(maxBytes), "u32 string");
+  }
+
+  /** Bytes prefixed by their length as a VarInt (a view, not a copy). */
+  bytesv(maxBytes = 0xffff_ffff): Uint8Array {
+    const start = this.#offset;
+    const length = this.uvarint();
+    if (length <= maxBytes && length <= this.remaining) return this.bytes(length);
+    const remaining = this.remaining;
+    this.#offset = start;
+    if (length > maxBytes) {
+      throw new WireError(
+        WireErrorCode.FieldTooLong,
+        `Cannot read VarInt-prefixed field: length ${length} exceeds limit ${maxBytes}`,
+      );
+    }
+    throw new WireError(
+      WireErrorCode.OutOfBounds,
+      `Cannot read VarInt-prefixed field: length ${length} at offset ${start} exceeds the ${remaining} bytes that remain`,
+    );
+  }
+
+  /** UTF-8 text prefixed by its byte length as a VarInt. */
+  strv(maxBytes = 0xffff_ffff): string {
+    return this.#text(this.#offset, this.bytesv(maxBytes), "VarInt string");
   }
 }

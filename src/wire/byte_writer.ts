@@ -15,6 +15,11 @@ export interface ByteWriterOptions {
   readonly maxBytes?: number;
 }
 
+/** Bytes of the LEB128 VarInt encoding of `value` (0 … 2^32-1). */
+function varintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
 /**
  * Appends integers, floats, VarInts and length-prefixed strings to a growable, bounded buffer.
  * The mirror of {@linkcode ByteReader}. `finish()` returns a view of what was written;
@@ -283,5 +288,54 @@ export class ByteWriter {
   /** An EQ2 string with a u32 LE length prefix (UTF-8). */
   str32(value: string): this {
     return this.bytes32(utf8.encode(value));
+  }
+
+  /** Bytes prefixed by their length as a VarInt; longer than `maxBytes` throws `WIRE_FIELD_TOO_LONG`. */
+  bytesv(value: Uint8Array, maxBytes = 0xffff_ffff): this {
+    this.#prefixed(value, maxBytes, "VarInt-prefixed field");
+    return this.uvarint(value.length).bytes(value);
+  }
+
+  /**
+   * UTF-8 text prefixed by its byte length as a VarInt; more than `maxBytes` bytes throws
+   * `WIRE_FIELD_TOO_LONG` and writes nothing. Encodes straight into the buffer (no temporary array).
+   */
+  strv(value: string, maxBytes = 0xffff_ffff): this {
+    const worst = value.length * 3;
+    const prefix = varintSize(worst);
+    const at = this.#length;
+    let written: number;
+    if (at + prefix + worst > this.#maxBytes) {
+      // Near the limit: measure exactly rather than reserving for the worst case.
+      const bytes = utf8.encode(value);
+      written = bytes.length;
+      if (written <= maxBytes) {
+        this.#reserve(varintSize(written) + written); // throws before writing anything
+        this.#bytes.set(bytes, at + varintSize(written));
+      }
+    } else {
+      this.#reserve(prefix + worst);
+      written = utf8.encodeInto(value, this.#bytes.subarray(at + prefix, at + prefix + worst)).written;
+      if (written <= maxBytes && varintSize(written) < prefix) {
+        this.#bytes.copyWithin(at + varintSize(written), at + prefix, at + prefix + written);
+      }
+    }
+    if (written > maxBytes) {
+      this.#length = at;
+      throw new WireError(
+        WireErrorCode.FieldTooLong,
+        `Cannot write VarInt string: length ${written} exceeds limit ${maxBytes}`,
+      );
+    }
+    const needed = varintSize(written);
+    let length = written;
+    let i = at;
+    while (length >= 0x80) {
+      this.#bytes[i++] = (length % 0x80) | 0x80;
+      length = Math.floor(length / 0x80);
+    }
+    this.#bytes[i] = length;
+    this.#length = at + needed + written;
+    return this;
   }
 }

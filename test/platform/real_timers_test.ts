@@ -30,3 +30,19 @@ test("realClock.now() is monotonic integer microseconds", () => {
   }
   assert.ok(Math.abs(realClock.wallMs() - Date.now()) < 1000);
 });
+
+test("a real timer of 0 µs runs on the next event-loop turn, before a 1 ms timer, and can be cleared", async () => {
+  const timers = createRealTimers();
+  const order: string[] = [];
+  const done = Promise.withResolvers<void>();
+  timers.setTimeout(() => {
+    order.push("1ms");
+    done.resolve();
+  }, 1_000);
+  timers.setTimeout(() => order.push("asap"), 0);
+  const cleared = timers.setTimeout(() => order.push("cleared"), 0);
+  timers.clearTimeout(cleared);
+  order.push("sync");
+  await done.promise;
+  assert.deepEqual(order, ["sync", "asap", "1ms"]);
+});

@@ -123,6 +123,10 @@ const READS: Read[] = [
   { kind: "str8", run: (r) => r.str8() },
   { kind: "str16", run: (r) => r.str16() },
   { kind: "bytes32", run: (r) => r.bytes32() },
+  { kind: "strv", run: (r) => r.strv() },
+  { kind: "bytesv(8)", run: (r) => r.bytesv(8) },
+  { kind: "f32le", run: (r) => r.f32le() },
+  { kind: "i16be", run: (r) => r.i16be() },
   { kind: "bytes(5)", run: (r) => r.bytes(5) },
   { kind: "skip(3)", run: (r) => r.skip(3) },
 ];
@@ -151,5 +155,79 @@ test("ByteReader never reads past its window and fails only with a WireError (pr
       },
     ),
     propertyParameters(500),
+  );
+});
+
+test("ByteReader.reset() re-targets the reader, including reads that need a DataView", () => {
+  const r = new ByteReader(new ByteWriter().f64le(1.25).finish());
+  assert.equal(r.f64le(), 1.25);
+  const second = new ByteWriter().u8(9).f32le(-0.5).i64le(-3n).i16le(-2).finish();
+  r.reset(second, 1);
+  assert.equal(r.f32le(), -0.5);
+  assert.equal(r.i64le(), -3n);
+  assert.equal(r.i16le(), -2);
+  assert.equal(r.done, true);
+  r.reset(second, 0, 1);
+  assert.equal(r.u8(), 9);
+  assert.throws(() => r.reset(second, 2, 1), { code: "WIRE_BAD_ARGUMENT" });
+});
+
+test("ByteReader reads VarInt-prefixed strings and bytes: ASCII, multi-byte, long and U+FFFD", () => {
+  const texts = [
+    "",
+    "Qeynos",
+    "Ærynn ✓ 𝄞",
+    "x".repeat(300),
+    `long with a replacement character \uFFFD ${"y".repeat(40)}`,
+  ];
+  const w = new ByteWriter();
+  for (const text of texts) w.strv(text);
+  w.bytesv(Uint8Array.of(1, 2, 3));
+  const r = new ByteReader(w.finish());
+  for (const text of texts) assert.equal(r.strv(), text);
+  assert.deepEqual([...r.bytesv()], [1, 2, 3]);
+  assert.equal(r.done, true);
+});
+
+test("ByteReader refuses invalid UTF-8 in long strings too, and over-limit VarInt fields, without moving", () => {
+  // Longer than the ASCII fast path, with a stray continuation byte in the middle.
+  const bad = new Uint8Array(60).fill(0x61);
+  bad[30] = 0x80;
+  const r = new ByteReader(new ByteWriter().bytesv(bad).finish());
+  assert.throws(() => r.strv(), {
+    code: "WIRE_BAD_TEXT",
+    message: "Cannot read VarInt string: not valid UTF-8 at offset 0",
+  });
+  assert.equal(r.offset, 0);
+  assert.throws(() => r.strv(10), {
+    code: "WIRE_FIELD_TOO_LONG",
+    message: "Cannot read VarInt-prefixed field: length 60 exceeds limit 10",
+  });
+  assert.equal(r.offset, 0);
+  const short = new ByteReader(Uint8Array.of(5, 1, 2));
+  assert.throws(() => short.bytesv(), {
+    code: "WIRE_OUT_OF_BOUNDS",
+    message: "Cannot read VarInt-prefixed field: length 5 at offset 0 exceeds the 2 bytes that remain",
+  });
+  assert.equal(short.offset, 0);
+});
+
+test("ByteReader.strv() decodes any string ByteWriter.strv() wrote (property)", () => {
+  fc.assert(
+    fc.property(fc.array(fc.string({ unit: "grapheme", maxLength: 80 }), { maxLength: 8 }), (texts) => {
+      const w = new ByteWriter({ capacity: 1 });
+      for (const text of texts) w.strv(text);
+      const r = new ByteReader(w.finish());
+      for (const text of texts) assert.equal(r.strv(), text);
+      assert.equal(r.done, true);
+      // The body is the plain UTF-8 encoding, after a VarInt of its length.
+      for (const text of texts) {
+        const utf8 = new TextEncoder().encode(text);
+        const encoded = new ByteWriter().strv(text).finish();
+        assert.deepEqual(encoded.subarray(encoded.length - utf8.length), utf8);
+        assert.equal(new ByteReader(encoded).uvarint(), utf8.length);
+      }
+    }),
+    propertyParameters(200),
   );
 });

@@ -73,3 +73,27 @@ test("ByteWriter and ByteReader round-trip signed and unsigned VarInts and VarLo
     propertyParameters(300),
   );
 });
+
+test("ByteWriter.strv() shrinks its length prefix to the encoded size and refuses over-limit text", () => {
+  // 50 characters could need 150 bytes (a 2-byte prefix); as ASCII they take 50 (a 1-byte prefix).
+  const ascii = "q".repeat(50);
+  const bytes = new ByteWriter().u8(7).strv(ascii).finish();
+  assert.equal(bytes.length, 1 + 1 + 50);
+  assert.equal(bytes[1], 50);
+  const w = new ByteWriter().u8(1);
+  assert.throws(() => w.strv("ab✓", 4), {
+    name: "WireError",
+    code: "WIRE_FIELD_TOO_LONG",
+    message: "Cannot write VarInt string: length 5 exceeds limit 4",
+  });
+  assert.equal(w.length, 1);
+  assert.throws(() => new ByteWriter().bytesv(new Uint8Array(3), 2), { code: "WIRE_FIELD_TOO_LONG" });
+});
+
+test("ByteWriter.strv() near its size limit measures exactly instead of reserving the worst case", () => {
+  const w = new ByteWriter({ capacity: 4, maxBytes: 12 });
+  w.strv("0123456789"); // worst case 30 bytes would not fit, the real 11 do
+  assert.equal(w.length, 11);
+  assert.throws(() => w.strv("ab"), { code: "WIRE_WRITE_LIMIT" });
+  assert.equal(w.length, 11);
+});
