@@ -13,6 +13,7 @@ import type {
   PlayerAccounts,
   ServerAccount,
   ServerAccounts,
+  ServerCredentials,
   ServerKind,
 } from "./store.ts";
 import { STORE_ERROR_CODES, StoreError } from "./store_error.ts";
@@ -74,6 +75,16 @@ class AccountView<A extends Account> {
     v.id("account id", id);
     const row = await this.#context.exec.get(`select ${COLUMNS} from accounts where id = ? and ${this.#where}`, [id]);
     return row === undefined ? undefined : toAccount<A>(row);
+  }
+
+  /** The account with its password hash (for authenticators that compare passwords themselves). */
+  protected async findWithHash(name: string): Promise<(A & { readonly passwordHash: string }) | undefined> {
+    if (!v.isAccountName(name)) return undefined;
+    const row = await this.#context.exec.get(
+      `select ${COLUMNS}, password_hash from accounts where name_key = ? and ${this.#where}`,
+      [v.nameKey(name)],
+    );
+    return row === undefined ? undefined : { ...toAccount<A>(row), passwordHash: str(row, "password_hash") };
   }
 
   async findByName(name: string): Promise<A | undefined> {
@@ -279,6 +290,10 @@ export class SqlServerAccounts extends AccountView<ServerAccount> implements Ser
 
   create(input: { readonly name: string; readonly kind: ServerKind } & PasswordInput): Promise<ServerAccount> {
     return this.createAccount(input.name, input.kind, input);
+  }
+
+  credentials(name: string): Promise<ServerCredentials | undefined> {
+    return this.findWithHash(name);
   }
 
   authenticate(

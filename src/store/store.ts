@@ -199,6 +199,12 @@ export interface PlayerAccounts {
   ): Promise<AuthResult<PlayerAccount>>;
 }
 
+/** A server account with its bcrypt hash, for an authenticator that compares passwords itself. */
+export interface ServerCredentials extends ServerAccount {
+  /** bcrypt hash. Never log it or put it in a message. */
+  readonly passwordHash: string;
+}
+
 /** World and zone server accounts, looked up by servertalk's authenticator. Same name space as players. */
 export interface ServerAccounts {
   create(input: { readonly name: string; readonly kind: ServerKind } & PasswordInput): Promise<ServerAccount>;
@@ -207,6 +213,11 @@ export interface ServerAccounts {
   list(options?: PageOptions): Promise<ServerAccount[]>;
   setEnabled(id: number, enabled: boolean): Promise<ServerAccount>;
   setPassword(id: number, password: PasswordInput): Promise<void>;
+  /**
+   * The account with its hash, for servertalk's authenticator (which runs its own bcrypt comparison,
+   * dummy hash and per-address lockout); undefined for unknown names and player accounts.
+   */
+  credentials(name: string): Promise<ServerCredentials | undefined>;
   /** As {@linkcode PlayerAccounts.authenticate}; with `kind`, an account of the other server kind is unknown. */
   authenticate(
     name: string,

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import bcrypt from "bcryptjs";
 import type { SqlStoreOptions } from "../../src/store/_sql_store.ts";
 import { MIGRATIONS } from "../../src/store/migrations/mod.ts";
 import type { Migration } from "../../src/store/migrations/mod.ts";
@@ -389,6 +390,23 @@ export function defineRepositorySuite(backend: Backend): void {
     assert.equal(disabled.enabled, false);
     assert.deepEqual(await store.servers.authenticate("zone-a", PASSWORD), { ok: false, reason: "disabled" });
   });
+
+  storeTest(
+    "servers.credentials() gives a server account with its hash for servertalk's authenticator",
+    async (store) => {
+      const world = await store.servers.create({ name: "Creds-World", kind: "world", password: PASSWORD });
+      await store.servers.setEnabled(world.id, false);
+      await store.accounts.create({ name: "creds-player", password: PASSWORD });
+      const credentials = await store.servers.credentials("creds-world");
+      assert.ok(credentials !== undefined);
+      assert.deepEqual({ ...credentials, passwordHash: "" }, { ...world, enabled: false, passwordHash: "" });
+      assert.match(credentials.passwordHash, /^\$2b\$04\$[./A-Za-z0-9]{53}$/);
+      assert.equal(await bcrypt.compare(PASSWORD, credentials.passwordHash), true);
+      assert.equal(await store.servers.credentials("creds-player"), undefined);
+      assert.equal(await store.servers.credentials("nobody"), undefined);
+      assert.equal(await store.servers.credentials("not a name"), undefined);
+    },
+  );
 
   storeTest("no log line carries a password or a hash", async (store, p) => {
     await store.accounts.create({ name: "Secretive", password: PASSWORD });
