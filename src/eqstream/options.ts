@@ -89,6 +89,11 @@ export interface SessionOptions {
   readonly compressThresholdBytes?: number;
   /** Application opcode profile; default the captured client's. */
   readonly profile?: AppOpcodeProfile;
+  /**
+   * First sequence number of both directions; default 0, which is what the EQ2 client uses. Tests set
+   * it near 65535 (on both ends) to cross the wrap-around quickly.
+   */
+  readonly initialSequence?: number;
 }
 
 /** Options after defaults, as the session uses them. */
@@ -126,6 +131,7 @@ export interface ResolvedSessionOptions {
   readonly compression: boolean;
   readonly compressThresholdBytes: number;
   readonly profile: AppOpcodeProfile;
+  readonly initialSequence: number;
 }
 
 /** The defaults. */
@@ -163,6 +169,7 @@ export const DEFAULT_SESSION_OPTIONS: ResolvedSessionOptions = Object.freeze({
   compression: true,
   compressThresholdBytes: 128,
   profile: EQ2_CAPTURE_PROFILE,
+  initialSequence: 0,
 });
 
 function check(name: string, value: number, min: number, max: number): void {
@@ -211,6 +218,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
   check("redundancy.maxCopies", r.redundancy.maxCopies, 0, 16);
   check("redundancy.maxPacketBytes", r.redundancy.maxPacketBytes, 0, 65_535);
   check("redundancy.targetLoss", r.redundancy.targetLoss, 1e-12, 1);
+  check("initialSequence", r.initialSequence, 0, 0xffff);
   check("compressThresholdBytes", r.compressThresholdBytes, 0, 1 << 30);
   return r;
 }

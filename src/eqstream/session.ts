@@ -303,6 +303,7 @@ export class Session {
     this.#established = side === "client";
     this.#state = side === "client" ? "connecting" : this.#o.keyExchange ? "keying" : "open";
     this.#connectBackoff = this.#o.connectRetryUs;
+    this.#sndUna = this.#sndNxt = this.#rcvNxt = this.#o.initialSequence;
     this.#rto = this.#o.rtoInitialUs;
     this.#encoder = new AppEncoder(side, {
       compression: this.#o.compression,
@@ -391,7 +392,7 @@ export class Session {
     if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xffff) {
       throw new EqStreamError(EqStreamErrorCode.BadOption, `Cannot send: opcode ${opcode} is outside 0..65535`);
     }
-    const size = 1 + opcodeBytes(opcode) + payload.length;
+    const size = this.#appSize(opcode, payload);
     if (size > this.#o.maxMessageBytes) {
       throw new EqStreamError(
         EqStreamErrorCode.MessageTooLarge,
@@ -413,6 +414,11 @@ export class Session {
       return;
     }
     this.#queueMessage(this.#encoder.encode(opcode, payload));
+  }
+
+  /** Bytes of an application packet before compression: the server's flag byte, the opcode, the payload. */
+  #appSize(opcode: number, payload: Uint8Array): number {
+    return (this.#side === "server" ? 1 : 0) + opcodeBytes(opcode) + payload.length;
   }
 
   /**
@@ -440,7 +446,10 @@ export class Session {
   // ---------------------------------------------------------------------------------------------
   // Receiving
 
-  /** Feeds one datagram. Bad input is counted (and reported as an event) and never throws. */
+  /**
+   * Feeds one datagram. The session takes ownership of `datagram`: it decrypts in place and may keep
+   * views of it. Bad input is counted (and reported as an event) and never throws.
+   */
   receive(datagram: Uint8Array, nowUs: number): void {
     this.#advance(nowUs);
     if (this.#state === "closed") return;
@@ -793,7 +802,7 @@ export class Session {
     const pending = this.#preKey;
     this.#preKey = [];
     for (const app of pending) {
-      this.#sendQueueBytes -= 1 + opcodeBytes(app.opcode) + app.payload.length;
+      this.#sendQueueBytes -= this.#appSize(app.opcode, app.payload);
       this.#queueMessage(this.#encoder.encode(app.opcode, app.payload));
     }
   }

@@ -142,6 +142,11 @@ export class Pair {
     }
   }
 
+  /** Runs for `us` more of virtual time. */
+  runFor(us: number): void {
+    this.run(this.now + us);
+  }
+
   /** Runs until `untilUs` (virtual) or until nothing is scheduled. */
   run(untilUs: number): void {
     let steps = 0;
