@@ -287,6 +287,11 @@ export class Simulation {
     this.#tcp = new TcpNetwork(this.#kernel);
   }
 
+  /** Always `"sim"` (a live environment says `"live"`). */
+  get mode(): "sim" {
+    return "sim";
+  }
+
   /** Current virtual time, µs. */
   get now(): number {
     return this.#now;
@@ -880,6 +885,7 @@ export class Simulation {
       return;
     }
     const link = from.links[to.index] ?? this.#link(from, to);
+    this.#trace.mix(bytes.length);
     const copy = copyBytes(bytes);
     link.curSrc = srcPort;
     link.curDst = port;
@@ -941,6 +947,7 @@ export class Simulation {
   #dropAtArrival(d: Datagram, cause: number): void {
     d.link.model.counters.dropped[cause]!++;
     this.#trace.mix(0xd0 + cause);
+    this.#trace.mix(d.bytes.length);
     if (this.#observers.length > 0) this.#notify("drop", d.link, d.bytes, d.srcPort, d.dstPort, d.sentAt, cause);
   }
 
