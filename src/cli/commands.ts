@@ -1,4 +1,5 @@
 import { accountCommand } from "./account.ts";
+import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { dbCommand } from "./db.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -10,4 +11,5 @@ export const COMMANDS: readonly Command[] = [
   accountCommand,
   dbCommand,
   scenarioCommand,
+  benchCommand,
 ];
