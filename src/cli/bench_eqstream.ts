@@ -226,9 +226,12 @@ async function runClient(
         finished.resolve();
       }
     };
-    if (run.durationS > 0) platform.timers.setTimeout(() => finished.resolve(), run.durationS * 1e6 + 1);
+    const stop = run.durationS > 0
+      ? platform.timers.setTimeout(() => finished.resolve(), run.durationS * 1e6 + 1)
+      : undefined;
     pump();
     await finished.promise;
+    if (stop !== undefined) platform.timers.clearTimeout(stop);
     const elapsed = ((done ? now() : confirmedAt) - t0) / 1e6;
     const delivered = done ? run.count : confirmed;
     Object.assign(result, {
@@ -289,11 +292,13 @@ async function runClient(
         lastSend = t;
       }
       if (i < run.count) platform.timers.setTimeout(tick, Math.max(0, next - now()));
-      else platform.timers.setTimeout(() => finished.resolve(), 20_000_000);
+      else giveUp = platform.timers.setTimeout(() => finished.resolve(), 20_000_000);
     };
+    let giveUp: number | undefined;
     const t0 = now();
     tick();
     await finished.promise;
+    if (giveUp !== undefined) platform.timers.clearTimeout(giveUp);
     Object.assign(result, {
       elapsedS: (now() - t0) / 1e6,
       sent: i,

@@ -22,9 +22,11 @@ export class Driver {
   #flushTimer: TimerId | undefined;
   #dispatching = 0;
   #closed = false;
+  readonly #observe: ((connection: EqStreamConnection) => void) | undefined;
 
-  constructor(platform: Platform) {
+  constructor(platform: Platform, observe?: (connection: EqStreamConnection) => void) {
     this.platform = platform;
+    this.#observe = observe;
   }
 
   now(): number {
@@ -39,6 +41,7 @@ export class Driver {
     } finally {
       this.#dispatching--;
     }
+    this.#observe?.(connection);
     this.#schedule(connection);
   }
 

@@ -20,6 +20,9 @@ export interface Unit {
   /** Time and global order of the latest (re)transmission; redundant copies do not move them. */
   xmitAt: number;
   xmitOrder: number;
+  /** Order and time of the latest redundant copy (0 and -1 before any). */
+  copyOrder: number;
+  copyAt: number;
   /** Datagram of the first transmission, and the last datagram that carried any copy. */
   origDatagram: number;
   lastDatagram: number;

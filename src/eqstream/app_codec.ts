@@ -135,6 +135,22 @@ export function decodeKeyReply(bytes: Uint8Array): Uint8Array {
   return key;
 }
 
+/**
+ * The most bytes one application packet can take inside reliable data: flag, opcode, payload (or
+ * zlib's worst case for it) and an escape byte. Receivers bound reassembly by this.
+ */
+export function maxEncodedBytes(
+  side: Side,
+  opcode: number,
+  payloadLength: number,
+  compressThreshold = DEFAULT_COMPRESS_THRESHOLD,
+): number {
+  const plain = opcodeBytes(opcode) + payloadLength;
+  if (side === "client") return plain + 1;
+  const body = plain > compressThreshold ? plain + (plain >> 12) + (plain >> 14) + 32 : plain;
+  return 1 + body + 1;
+}
+
 /** Options of {@linkcode AppEncoder}. */
 export interface AppEncoderOptions {
   /** Compress server → client packets over the threshold (always off for the client side); default true. */

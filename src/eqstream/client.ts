@@ -13,6 +13,8 @@ import { type ClientSessionOptions, Session } from "./session.ts";
 export interface ClientOptions extends ClientSessionOptions {
   /** Local address to bind; default "127.0.0.1". */
   readonly bindAddress?: string;
+  /** Called after every poll of the session (for metrics and tests: `connection.stats` is current then). */
+  readonly observe?: (connection: EqStreamConnection) => void;
 }
 
 /**
@@ -27,7 +29,7 @@ export function connect(
   handlers: EqStreamHandlers = {},
 ): Promise<EqStreamConnection> {
   return new Promise((resolve, reject) => {
-    const driver = new Driver(platform);
+    const driver = new Driver(platform, options.observe);
     const session = Session.connect(options, platform.rng, platform.clock.now());
     let settled = false;
     const connection = new EqStreamConnection(session, {

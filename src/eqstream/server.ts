@@ -40,6 +40,8 @@ export interface ServerOptions {
   readonly limits?: ServerLimits;
   /** Answer datagrams from unknown addresses with OutOfSession (rate-limited per source); default true. */
   readonly outOfSessionReplies?: boolean;
+  /** Called after every poll of a session (for metrics and tests: `connection.stats` is current then). */
+  readonly observe?: (connection: EqStreamConnection) => void;
 }
 
 /** Counters of a server. */
@@ -246,7 +248,7 @@ export async function listen(
   options: ServerOptions,
   handlers: EqStreamHandlers,
 ): Promise<EqStreamServer> {
-  const driver = new Driver(platform);
+  const driver = new Driver(platform, options.observe);
   const holder: { server?: EqStreamServer } = {};
   const socket = await platform.udp.bind(
     { address: options.address ?? "127.0.0.1", port: options.port ?? 0 },

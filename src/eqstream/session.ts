@@ -23,6 +23,7 @@ import {
   encodeKeyRequest,
   forEachAppPacket,
   KEY_REPLY_BYTES,
+  maxEncodedBytes,
   opcodeBytes,
   RC4_KEY_BYTES,
 } from "./app_codec.ts";
@@ -124,6 +125,8 @@ const CONNECT_RETRY_MAX_US = 2_000_000;
 const STAT_LOSS_VALID_US = 30_000_000;
 /** Datagram count at which one counter interval weighs as much as all before it. */
 const STAT_LOSS_WEIGHT_PACKETS = 200;
+/** Widest reordering window, in quarters of the min RTT (it never exceeds the smoothed RTT). */
+const MAX_REORDER_MULTIPLIER = 8;
 /** Entries of the send-counter history (one per millisecond at most). */
 const SENT_HISTORY = 512;
 /** Copies of a SessionDisconnect sent when closing. */
@@ -218,6 +221,13 @@ export class Session {
   #rackRtt = 0;
   #rackTimerAt = Infinity;
   #tlpFired = false;
+  #rtoEpoch = 0;
+  #spuriousRto = false;
+  #rtoRecovery = false;
+  #lastDeliveryAt = 0;
+  #reorderMultiplier = 1;
+  #cleanRecoveries = 0;
+  #spuriousResends = 0;
   #fallbackLoss = 0;
   #statLoss = 0;
   #statLossAt = -1;
@@ -393,10 +403,17 @@ export class Session {
       throw new EqStreamError(EqStreamErrorCode.BadOption, `Cannot send: opcode ${opcode} is outside 0..65535`);
     }
     const size = this.#appSize(opcode, payload);
-    if (size > this.#o.maxMessageBytes) {
+    // The peer refuses fragments over maxMessageBytes, so count the worst case of the wire form.
+    const wire = maxEncodedBytes(
+      this.#side,
+      opcode,
+      payload.length,
+      this.#o.compression ? this.#o.compressThresholdBytes : Infinity,
+    );
+    if (wire > this.#o.maxMessageBytes) {
       throw new EqStreamError(
         EqStreamErrorCode.MessageTooLarge,
-        `Cannot send: message of ${size} bytes exceeds limit ${this.#o.maxMessageBytes}`,
+        `Cannot send: message of up to ${wire} bytes on the wire exceeds limit ${this.#o.maxMessageBytes}`,
       );
     }
     if (this.#sendQueueBytes + size > this.#o.maxSendQueueBytes) {
@@ -830,6 +847,8 @@ export class Session {
 
   #unitDelivered(unit: Unit): void {
     const now = this.#now;
+    // A transmission from before the last timeout got through: the path was slow, not broken.
+    if (this.#rtoEpoch > 0 && !unit.retransmitted && unit.xmitOrder <= this.#rtoEpoch) this.#spuriousRto = true;
     unit.acked = true;
     if (unit.inflight) {
       unit.inflight = false;
@@ -839,6 +858,7 @@ export class Session {
     unit.lost = false;
     if (this.#probe === unit) this.#probe = undefined;
     this.#sendQueueBytes -= unit.queueBytes;
+    this.#lastDeliveryAt = now;
     this.#evAcked += unit.size;
     this.#delivered += unit.size;
     this.#deliveredAt = now;
@@ -858,16 +878,23 @@ export class Session {
       }
       this.#evDatagrams.push(unit.origDatagram);
     }
-    // Time-based loss detection keys on the newest transmission known delivered.
-    const rtt = now - unit.xmitAt;
-    if (!unit.retransmitted || rtt >= this.#minRtt) {
+    // Time-based loss detection keys on the newest transmission known delivered. A resent packet's ack
+    // may answer either copy, so it does not move that mark; one arriving sooner than a round trip
+    // after the resend proves the resend was needless, and the reordering window widens.
+    if (!unit.retransmitted) {
       if (unit.xmitOrder > this.#rackXmitOrder) {
         this.#rackXmitOrder = unit.xmitOrder;
-        this.#rackRtt = rtt;
+        this.#rackRtt = now - unit.xmitAt;
       }
+    } else if (this.#minRtt > 0 && now - unit.xmitAt < this.#minRtt) {
+      if (this.#rtoEpoch > 0) this.#spuriousRto = true;
+      this.#spuriousResends++;
+      this.#reorderMultiplier = Math.min(this.#reorderMultiplier + 1, MAX_REORDER_MULTIPLIER);
+      this.#cleanRecoveries = 0;
     }
     this.#tlpFired = false;
     this.#rtoBackoff = 0;
+    this.#rtoRecovery = false;
   }
 
   #finishAckEvent(): void {
@@ -902,6 +929,7 @@ export class Session {
     this.#evNewestSentAt = -1;
     this.#evPriorDelivered = -1;
     this.#evDatagrams.length = 0;
+    if (this.#spuriousRto) this.#undoRto();
     this.#detectLosses();
     if (this.#drainWanted && this.#sendQueueBytes <= this.#o.maxSendQueueBytes / 2) {
       this.#drainWanted = false;
@@ -973,7 +1001,8 @@ export class Session {
   }
 
   #reorderWindow(): number {
-    return Math.max(this.#minRtt / 4, this.#o.reorderWindowMinUs);
+    const window = Math.max((this.#minRtt / 4) * this.#reorderMultiplier, this.#o.reorderWindowMinUs);
+    return this.#srtt > 0 ? Math.min(window, this.#srtt) : window;
   }
 
   /** RACK: a packet sent before one that was delivered is lost once a reordering window has passed. */
@@ -986,12 +1015,20 @@ export class Session {
     let newestLostAt = -1;
     for (let unit = this.#order.head; unit !== undefined;) {
       if (unit.xmitOrder >= this.#rackXmitOrder) break;
-      const deadline = unit.xmitAt + this.#rackRtt + reorder;
-      if (now < deadline) {
-        this.#rackTimerAt = deadline;
-        break;
-      }
       const next: Unit | undefined = unit.next;
+      // A redundant copy sent after the delivered packet may still arrive: judge the unit by its copy.
+      if (unit.copyOrder >= this.#rackXmitOrder) {
+        unit = next;
+        continue;
+      }
+      const deadline = Math.max(unit.xmitAt, unit.copyAt) + this.#rackRtt + reorder;
+      if (now < deadline) {
+        if (deadline < this.#rackTimerAt) this.#rackTimerAt = deadline;
+        // Without copies, deadlines only grow along the list.
+        if (unit.copyOrder === 0) break;
+        unit = next;
+        continue;
+      }
       this.#markLost(unit);
       lostBytes += unit.size;
       if (unit.xmitAt > newestLostAt) newestLostAt = unit.xmitAt;
@@ -999,6 +1036,11 @@ export class Session {
       unit = next;
     }
     if (lostBytes > 0) {
+      // After enough recoveries without a needless resend, narrow the reordering window again.
+      if (++this.#cleanRecoveries >= 16 && this.#reorderMultiplier > 1) {
+        this.#reorderMultiplier--;
+        this.#cleanRecoveries = 0;
+      }
       this.#cc.onLoss({ nowUs: now, lostBytes, inflightBytes: this.#inflight, newestLostSentAtUs: newestLostAt });
     }
   }
@@ -1022,23 +1064,72 @@ export class Session {
   #onRto(): void {
     this.#timeouts++;
     this.#rtoBackoff++;
-    this.#tlpFired = false;
+    // The timeout already probes the path; a tail probe on top would only add to the trickle.
+    this.#tlpFired = true;
+    this.#rtoEpoch = this.#xmitCounter;
+    this.#rtoRecovery = true;
+    // An outage is not random loss: it does not feed the loss estimate that drives redundancy.
     for (let unit = this.#order.head; unit !== undefined;) {
       const next: Unit | undefined = unit.next;
       this.#markLost(unit);
-      this.#datagramLost(unit.origDatagram);
+      this.#datagramSentAt.delete(unit.origDatagram);
       unit = next;
     }
     this.#cc.onRto(this.#now);
+  }
+
+  /**
+   * Undoes a spurious timeout: packets it declared lost and that were not resent yet go back in
+   * flight at their original send times, and time-based detection judges them again.
+   */
+  #undoRto(): void {
+    this.#spuriousRto = false;
+    this.#rtoEpoch = 0;
+    this.#rtoBackoff = 0;
+    const keep: Unit[] = [];
+    for (const unit of this.#lost) {
+      if (unit.acked || !unit.lost) continue;
+      if (unit.retransmitted) {
+        keep.push(unit);
+        continue;
+      }
+      unit.lost = false;
+      unit.inflight = true;
+      this.#inflight += unit.size;
+      this.#lostUnits--;
+      this.#insertInOrder(unit);
+    }
+    this.#lost = keep;
+  }
+
+  /** Puts a unit back into the send-order list at the place of its transmission. */
+  #insertInOrder(unit: Unit): void {
+    let after = this.#order.tail;
+    while (after !== undefined && after.xmitOrder > unit.xmitOrder) after = after.prev;
+    if (after === undefined) {
+      unit.prev = undefined;
+      unit.next = this.#order.head;
+      if (this.#order.head) this.#order.head.prev = unit;
+      else this.#order.tail = unit;
+      this.#order.head = unit;
+      return;
+    }
+    unit.prev = after;
+    unit.next = after.next;
+    if (after.next) after.next.prev = unit;
+    else this.#order.tail = unit;
+    after.next = unit;
   }
 
   #currentRto(): number {
     return Math.min(this.#rto * 2 ** Math.min(this.#rtoBackoff, 30), this.#o.rtoMaxUs);
   }
 
+  /** The retransmission timer runs from the oldest transmission in flight, restarted by each ack that delivers. */
   #rtoAt(): number {
     const head = this.#order.head;
-    return head === undefined ? Infinity : head.xmitAt + this.#currentRto();
+    if (head === undefined) return Infinity;
+    return Math.max(head.xmitAt, this.#lastDeliveryAt) + this.#currentRto();
   }
 
   #tlpAt(): number {
@@ -1200,6 +1291,8 @@ export class Session {
       xmitOrder: 0,
       origDatagram: this.#datagramCounter,
       lastDatagram: -1,
+      copyOrder: 0,
+      copyAt: -1,
       copiesLeft: 0,
       rsDelivered: 0,
       rsDeliveredAt: 0,
@@ -1402,8 +1495,9 @@ export class Session {
           retransmitBudget--;
           this.#transmit(unit);
           carriesData = true;
-          // A resent small packet gets copies too: losing the resend would cost another round trip.
-          const copies = this.#copiesFor(unit);
+          // A resent small packet gets copies too (losing the resend would cost another round trip),
+          // unless the resend follows a timeout: copies do not help across an outage.
+          const copies = this.#rtoRecovery ? 0 : this.#copiesFor(unit);
           if (copies > 0) {
             if (unit.copiesLeft <= 0) this.#redundant.push(unit);
             unit.copiesLeft = copies;
@@ -1476,6 +1570,8 @@ export class Session {
       this.#builder.addSequenced(unit.frag ? ProtocolOp.Fragment : ProtocolOp.Packet, unit.seq, unit.body);
       unit.copiesLeft--;
       unit.lastDatagram = datagramId;
+      unit.copyOrder = ++this.#xmitCounter;
+      unit.copyAt = this.#now;
       this.#copies++;
     }
     let keep = 0;
@@ -1663,6 +1759,7 @@ export class Session {
       retransmissions: this.#retransmissions,
       redundantCopies: this.#copies,
       tailLossProbes: this.#probes,
+      spuriousRetransmissions: this.#spuriousResends,
       acksSent: this.#acksSent,
       selectiveAcksSent: this.#sacksSent,
       acksReceived: this.#acksReceived,

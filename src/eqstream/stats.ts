@@ -27,6 +27,8 @@ export interface SessionStats {
   readonly redundantCopies: number;
   /** Tail-loss probes sent. */
   readonly tailLossProbes: number;
+  /** Resends proven needless (their ack came sooner than a round trip after them); each widens the reordering window. */
+  readonly spuriousRetransmissions: number;
   /** Cumulative acks and 0x11 selective acks sent and received. */
   readonly acksSent: number;
   readonly selectiveAcksSent: number;

@@ -31,8 +31,10 @@ export interface SimRun {
   readonly untilUs: number;
   readonly session?: SessionOptions;
   readonly serverSession?: SessionOptions;
-  /** Called after every poll of every connection (client and server side) with its stats. */
+  /** Called after every poll of every session (client and server side) with its stats. */
   readonly observe?: (side: "client" | "server", client: number, stats: SessionStats, nowUs: number) => void;
+  /** Called with the simulation before it runs (to observe datagrams, schedule more faults). */
+  readonly onSim?: (sim: Simulation) => void;
   /** Stop early once every client got every echo (or closed); default true. */
   readonly stopWhenDone?: boolean;
 }
@@ -53,6 +55,8 @@ export interface ClientOutcome {
   connectedAtUs: number;
   /** Virtual time each echo arrived, by index (for latency). */
   readonly echoAt: number[];
+  /** Virtual time each message reached the server, in delivery order. */
+  readonly serverAt: number[];
   readonly sentAt: number[];
 }
 
@@ -105,6 +109,7 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
       connectedAtUs: -1,
       echoAt: [],
       sentAt: [],
+      serverAt: [],
     });
   }
   const echo = run.echo ?? true;
@@ -115,6 +120,14 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
         address: sim.address("server"),
         port: 9100,
         session: { ...run.session, ...run.serverSession },
+        ...(run.observe
+          ? {
+            observe: (connection: EqStreamConnection) => {
+              const client = clientOf.get(connection.remote.address);
+              if (client !== undefined) run.observe!("server", client, connection.stats, platform.clock.now());
+            },
+          }
+          : {}),
       }, {
         app(connection, _opcode, payload) {
           const client = clientOf.get(connection.remote.address);
@@ -122,8 +135,8 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
           const outcome = outcomes[client]!;
           serverConnections.set(connection, client);
           record(outcome.serverGot, outcome, client, run.sizes, payload);
+          outcome.serverAt.push(platform.clock.now());
           if (echo) connection.sendApp(APP_OPCODE, payload);
-          if (run.observe) run.observe("server", client, connection.stats, platform.clock.now());
         },
         closed(connection, reason) {
           const client = serverConnections.get(connection);
@@ -149,6 +162,9 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
           connection = await connect(platform, { address: sim.address("server"), port: 9100 }, {
             ...run.session,
             bindAddress: sim.address(name),
+            ...(run.observe
+              ? { observe: (cn: EqStreamConnection) => run.observe!("client", c, cn.stats, platform.clock.now()) }
+              : {}),
           }, {
             app(_c, _opcode, payload) {
               const index = record(outcome.clientGot, outcome, c, run.sizes, payload);
@@ -179,7 +195,6 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
             outcome.sentAt[index] = platform.clock.now();
             index++;
             outcome.sent = index;
-            if (run.observe) run.observe("client", c, connection.stats, platform.clock.now());
             if (interval > 0) {
               platform.timers.setTimeout(sendNext, interval);
               return;
@@ -189,7 +204,6 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
         sendNext();
         const watch = () => {
           if (connection.finished) return;
-          if (run.observe) run.observe("client", c, connection.stats, platform.clock.now());
           outcome.clientStats = connection.stats;
           platform.timers.setTimeout(watch, 50_000);
         };
@@ -218,11 +232,10 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
       });
     }
   }
+  run.onSim?.(sim);
   const total = run.sizes.length;
   const done = () =>
-    outcomes.every((o) =>
-      o.clientClosed !== undefined || (o.clientGot.length === total && (echo || o.serverGot.length === total))
-    ) && outcomes.every((o) => echo || o.serverGot.length === total || o.clientClosed !== undefined);
+    outcomes.every((o) => o.clientClosed !== undefined || (echo ? o.clientGot : o.serverGot).length === total);
   const result = await sim.run({
     untilUs: run.untilUs,
     ...(run.stopWhenDone === false ? {} : { stopWhen: done }),

@@ -200,7 +200,7 @@ test("a message over maxMessageBytes throws EQSTREAM_MESSAGE_TOO_LARGE; sending 
   assert.throws(() => pair.client.sendApp(1, new Uint8Array(1000)), {
     name: "EqStreamError",
     code: "EQSTREAM_MESSAGE_TOO_LARGE",
-    message: "Cannot send: message of 1001 bytes exceeds limit 1000",
+    message: "Cannot send: message of up to 1002 bytes on the wire exceeds limit 1000",
   });
   pair.client.close();
   assert.throws(() => pair.client.sendApp(1, new Uint8Array(1)), {

@@ -111,9 +111,11 @@ export class Bbr implements CongestionControl {
       }
     }
     if (this.#inRtoRecovery) {
-      // The path answers again: go back to the window from before the timeout.
+      // The path answers again: grow back towards the window from before the timeout one ack at a
+      // time (slow start), so that a timeout that was only a delay spike costs a resend or two, not a burst.
+      this.#cwnd += sample.ackedBytes;
+      if (this.#cwnd < this.#priorCwnd) return;
       this.#inRtoRecovery = false;
-      this.#cwnd = Math.max(this.#cwnd, this.#priorCwnd);
     }
 
     // Startup ends when three rounds in a row fail to grow the bandwidth by a quarter.
