@@ -3,6 +3,7 @@ import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { dbCommand } from "./db.ts";
 import { doctorCommand } from "./doctor.ts";
+import { netemCommand } from "./netem.ts";
 import { scenarioCommand } from "./scenario.ts";
 
 /** Every subcommand, in the order `qeynos --help` lists them. */
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   dbCommand,
   scenarioCommand,
   benchCommand,
+  netemCommand,
 ];
