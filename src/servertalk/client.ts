@@ -98,6 +98,7 @@ export class ServertalkClient {
   #connects = 0;
   #failedAttempts = 0;
   #lastError: string | undefined;
+  #lastFailure: ServertalkError | undefined;
   #totals: TrafficTotals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
   readonly #meter = new RateMeter();
   #load = 0;
@@ -305,6 +306,9 @@ export class ServertalkClient {
       } catch (error) {
         this.#failedAttempts++;
         this.#lastError = error instanceof Error ? error.message : String(error);
+        this.#lastFailure = new ServertalkError(ServertalkErrorCode.NotConnected, `Cannot connect: ${this.#lastError}`, {
+          cause: error,
+        });
         log.debug("servertalk: connect failed", { name: this.#options.name, error: this.#lastError });
         if (!(await this.#backoff())) return;
         continue;
@@ -335,6 +339,7 @@ export class ServertalkClient {
         this.#link = undefined;
         this.#failedAttempts++;
         const failure = error as ServertalkError;
+        this.#lastFailure = failure;
         this.#lastError = `${failure.code}: ${failure.message}`;
         this.#absorb(link);
         if (link.closeInfo?.byPeer === true && failure.code !== ServertalkErrorCode.ConnectionLost) {
@@ -366,6 +371,7 @@ export class ServertalkClient {
       const info = await link.closed;
       this.#link = undefined;
       this.#absorb(link);
+      this.#lastFailure = info.error;
       this.#lastError = `${info.error.code}: ${info.error.message}`;
       // Later callers of ready() wait for the next link.
       this.#ready = Promise.withResolvers<Link>();
@@ -394,11 +400,8 @@ export class ServertalkClient {
   async #backoff(atLeastMs?: number): Promise<boolean> {
     const policy = { ...RECONNECT_DEFAULTS, ...this.#options.reconnect };
     if (!policy.enabled || this.#closed) {
-      this.#stop(
-        this.#closed
-          ? undefined
-          : new ServertalkError(ServertalkErrorCode.NotConnected, `Link lost: ${this.#lastError}`),
-      );
+      // Without reconnection the client stops, reporting what ended the last attempt.
+      this.#stop(this.#closed ? undefined : this.#lastFailure);
       return false;
     }
     const base = Math.min(policy.maxDelayUs, policy.initialDelayUs * policy.multiplier ** this.#attempt);

@@ -685,12 +685,8 @@ export class LinkCore {
       this.#goodbyeAfterStreams = error;
       return;
     }
-    this.#finish(
-      error,
-      false,
-      nowUs,
-      this.#state === "open" || this.#state === "hello-sent" || this.#state === "authenticating",
-    );
+    // Even before the handshake the peer learns why it is being dropped.
+    this.#finish(error, false, nowUs, this.#state !== "idle");
   }
 
   /** The transport closed (peer closed, reset, or failed). */
