@@ -324,6 +324,7 @@ export class Session {
     this.#cc = createCongestionControl(this.#o.congestionControl, {
       mss: this.#maxLen,
       initialWindowPackets: this.#o.initialWindowPackets,
+      random: () => rng.float(),
     });
   }
 
@@ -915,6 +916,7 @@ export class Session {
       inflightBytes: this.#inflight,
       srttUs: this.#srtt || this.#o.rtoInitialUs,
       rttUs: this.#evRttSentAt >= 0 ? Math.max(this.#evRtt, 1) : 0,
+      rttVarUs: this.#rttVar,
       minRttUs: this.#minRtt,
       deliveryRate: rate,
       appLimited: this.#evAppLimited,
@@ -1083,6 +1085,7 @@ export class Session {
    * flight at their original send times, and time-based detection judges them again.
    */
   #undoRto(): void {
+    this.#cc.onRtoUndone(this.#now);
     this.#spuriousRto = false;
     this.#rtoEpoch = 0;
     this.#rtoBackoff = 0;

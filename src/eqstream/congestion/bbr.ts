@@ -10,6 +10,12 @@ const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_US = 10_000_000;
 /** Time spent at a tiny window to re-measure the min RTT. */
 const PROBE_RTT_US = 200_000;
+/** Datagrams per round trip the bounds grow back by. */
+const BOUND_GROWTH_PACKETS = 2;
+/** Bound cut after a loss that came with a queue. */
+const LOSS_CUT = 0.7;
+/** Bound cut after a round whose every RTT sample showed a queue. */
+const STANDING_QUEUE_CUT = 0.85;
 /** Steady-state window: this many BDPs. */
 const CWND_GAIN = 2;
 
@@ -46,11 +52,21 @@ export class Bbr implements CongestionControl {
   #probeRttRoundDone = false;
   #lossInRound = false;
   #inRtoRecovery = false;
+  readonly #random: () => number;
+  /** Bandwidth and in-flight bounds learnt from losses that came with a queue (Infinity: none). */
+  #bwLo = Infinity;
+  #inflightHi = Infinity;
+  #cutInRound = false;
+  #cutInPreviousRound = false;
+  #latestRttUs = 0;
+  #roundMinRttUs = Infinity;
+  #rttVarUs = 0;
 
   constructor(init: CongestionControlInit) {
     this.#mss = init.mss;
     this.#initialCwnd = init.mss * init.initialWindowPackets;
     this.#cwnd = this.#initialCwnd;
+    this.#random = init.random;
   }
 
   get cwndBytes(): number {
@@ -70,9 +86,14 @@ export class Bbr implements CongestionControl {
     return this.#btlBw;
   }
 
+  /** The bandwidth the controller uses: the path estimate, lowered after losses that came with a queue. */
+  #bw(): number {
+    return Math.min(this.#btlBw, this.#bwLo);
+  }
+
   #bdp(gain: number): number {
     if (this.#btlBw === 0 || this.#minRttUs === 0) return this.#initialCwnd;
-    return (gain * this.#btlBw * this.#minRttUs) / 1e6;
+    return (gain * this.#bw() * this.#minRttUs) / 1e6;
   }
 
   #updateBandwidth(round: number, rate: number): void {
@@ -98,7 +119,32 @@ export class Bbr implements CongestionControl {
       this.#round++;
       roundStart = true;
       this.#lossInRound = false;
+      // A round without a queue lets the bounds grow back additively (a datagram per round trip):
+      // multiplicative cuts with additive growth is what makes competing flows converge to fair shares.
+      if (!this.#cutInRound && !this.#cutInPreviousRound) {
+        if (this.#bwLo !== Infinity) {
+          this.#bwLo += (BOUND_GROWTH_PACKETS * this.#mss * 1e6) / Math.max(this.#minRttUs, 1);
+          if (this.#bwLo >= this.#btlBw) this.#bwLo = Infinity;
+        }
+        if (this.#inflightHi !== Infinity) {
+          this.#inflightHi += BOUND_GROWTH_PACKETS * this.#mss;
+          if (this.#inflightHi >= 2 * this.#bdp(CWND_GAIN)) this.#inflightHi = Infinity;
+        }
+      }
+      this.#cutInPreviousRound = this.#cutInRound;
+      this.#cutInRound = false;
+      // A queue that never drained during a whole round is this flow's (or its neighbours') doing:
+      // back off a little, so that flows sharing the queue shrink it and drift towards equal shares.
+      if (this.#filledPipe && this.#roundMinRttUs !== Infinity && this.#queueing(this.#roundMinRttUs)) {
+        this.#cut(STANDING_QUEUE_CUT, sample.inflightBytes);
+      }
+      this.#roundMinRttUs = Infinity;
     }
+    if (sample.rttUs > 0) {
+      this.#latestRttUs = sample.rttUs;
+      if (sample.rttUs < this.#roundMinRttUs) this.#roundMinRttUs = sample.rttUs;
+    }
+    this.#rttVarUs = sample.rttVarUs;
     if (sample.deliveryRate > 0 && (!sample.appLimited || sample.deliveryRate >= this.#btlBw)) {
       this.#updateBandwidth(this.#round, sample.deliveryRate);
     }
@@ -163,12 +209,12 @@ export class Bbr implements CongestionControl {
 
     // Pacing: never slow down before the pipe is known to be full.
     const rate = this.#btlBw > 0
-      ? this.#pacingGain * this.#btlBw
+      ? this.#pacingGain * this.#bw()
       : (this.#pacingGain * this.#initialCwnd * 1e6) / Math.max(sample.srttUs, 1);
     if (this.#filledPipe || rate > this.#pacingRate) this.#pacingRate = rate;
 
     // Window: grow towards the target by what was delivered.
-    const target = this.#bdp(this.#cwndGain) + 3 * this.#mss;
+    const target = Math.min(this.#bdp(this.#cwndGain) + 3 * this.#mss, Math.max(this.#inflightHi, 4 * this.#mss));
     if (this.#filledPipe) this.#cwnd = Math.min(this.#cwnd + sample.ackedBytes, target);
     else if (this.#cwnd < target || sample.delivered < this.#initialCwnd) this.#cwnd += sample.ackedBytes;
     this.#cwnd = Math.max(this.#cwnd, 4 * this.#mss);
@@ -178,8 +224,9 @@ export class Bbr implements CongestionControl {
   #enterProbeBw(now: number): void {
     this.#mode = "probe_bw";
     this.#cwndGain = CWND_GAIN;
-    // Start in a cruising phase; the probing phase comes around within a few RTTs.
-    this.#cycleIndex = 2;
+    // Start at a random phase other than the draining one, so that flows do not probe in lockstep.
+    const phase = Math.floor(this.#random() * (CYCLE.length - 1));
+    this.#cycleIndex = phase === 0 ? 0 : phase + 1;
     this.#pacingGain = CYCLE[this.#cycleIndex]!;
     this.#cycleStampUs = now;
   }
@@ -196,8 +243,35 @@ export class Bbr implements CongestionControl {
     this.#cycleStampUs = now;
   }
 
-  onLoss(_sample: LossSample): void {
+  /**
+   * Random loss leaves the model alone. Loss while the RTT stands well above its minimum means a
+   * queue overflowed: then bandwidth and in-flight bounds drop by 30% (once per round) and grow back
+   * over loss-free rounds, which lets flows sharing a bottleneck converge to fair shares.
+   */
+  onLoss(sample: LossSample): void {
     this.#lossInRound = true;
+    if (this.#minRttUs === 0 || this.#btlBw === 0 || !this.#queueing(this.#latestRttUs)) return;
+    this.#cut(LOSS_CUT, sample.inflightBytes + sample.lostBytes);
+  }
+
+  /** Whether an RTT sample stands well above the minimum: more than jitter explains, so a queue. */
+  #queueing(rttUs: number): boolean {
+    return rttUs - this.#minRttUs > Math.max(this.#minRttUs / 2, 3 * this.#rttVarUs, 2_000);
+  }
+
+  /** Lowers the bandwidth and in-flight bounds (at most once per round). */
+  #cut(factor: number, inflight: number): void {
+    if (this.#cutInRound || this.#btlBw === 0) return;
+    this.#cutInRound = true;
+    this.#bwLo = Math.min(this.#bwLo, this.#btlBw) * factor;
+    this.#inflightHi = Math.max(4 * this.#mss, Math.min(this.#inflightHi, inflight) * factor);
+    this.#cwnd = Math.max(4 * this.#mss, Math.min(this.#cwnd, this.#inflightHi));
+  }
+
+  onRtoUndone(_nowUs: number): void {
+    if (!this.#inRtoRecovery) return;
+    this.#inRtoRecovery = false;
+    this.#cwnd = Math.max(this.#cwnd, this.#priorCwnd);
   }
 
   onRto(_nowUs: number): void {

@@ -15,6 +15,8 @@ export interface AckSample {
   readonly srttUs: number;
   /** The RTT sample this ack produced (µs), or 0 when it produced none. */
   readonly rttUs: number;
+  /** RTT variation (µs), as for the RTO. */
+  readonly rttVarUs: number;
   /** Minimum RTT seen (µs), or 0 before the first sample. */
   readonly minRttUs: number;
   /** Delivery rate of this sample in bytes per second, or 0 when no sample was taken. */
@@ -51,6 +53,8 @@ export interface CongestionControl {
   onLoss(sample: LossSample): void;
   /** A retransmission timeout fired. */
   onRto(nowUs: number): void;
+  /** The last timeout proved spurious (a delay spike, not a loss): restore the window it took. */
+  onRtoUndone(nowUs: number): void;
 }
 
 /** Parameters a controller is built with. */
@@ -58,6 +62,8 @@ export interface CongestionControlInit {
   /** Bytes of one full datagram. */
   readonly mss: number;
   readonly initialWindowPackets: number;
+  /** A uniform random number in [0, 1) from the session's random source (to desynchronize flows). */
+  readonly random: () => number;
 }
 
 /** Builds a controller for one session. */

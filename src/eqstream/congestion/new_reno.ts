@@ -13,6 +13,7 @@ export class NewReno implements CongestionControl {
   #recoveryStartUs = -1;
   #inRecovery = false;
   #srttUs = 100_000;
+  #beforeRto: [number, number] | undefined;
 
   constructor(init: CongestionControlInit) {
     this.#mss = init.mss;
@@ -35,6 +36,8 @@ export class NewReno implements CongestionControl {
 
   onAck(sample: AckSample): void {
     this.#srttUs = sample.srttUs;
+    // An ack for something sent after the timeout: the timeout stands.
+    if (this.#beforeRto !== undefined && sample.newestSentAtUs > this.#recoveryStartUs) this.#beforeRto = undefined;
     if (this.#inRecovery) {
       // Recovery ends once a packet sent after it began is acknowledged.
       if (sample.newestSentAtUs > this.#recoveryStartUs) this.#inRecovery = false;
@@ -55,7 +58,14 @@ export class NewReno implements CongestionControl {
     this.#inRecovery = true;
   }
 
+  onRtoUndone(_nowUs: number): void {
+    if (this.#beforeRto === undefined) return;
+    [this.#cwnd, this.#ssthresh] = this.#beforeRto;
+    this.#beforeRto = undefined;
+  }
+
   onRto(nowUs: number): void {
+    this.#beforeRto ??= [this.#cwnd, this.#ssthresh];
     this.#ssthresh = Math.max(this.#cwnd / 2, 2 * this.#mss);
     this.#cwnd = this.#mss;
     this.#recoveryStartUs = nowUs;
