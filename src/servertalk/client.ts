@@ -306,9 +306,13 @@ export class ServertalkClient {
       } catch (error) {
         this.#failedAttempts++;
         this.#lastError = error instanceof Error ? error.message : String(error);
-        this.#lastFailure = new ServertalkError(ServertalkErrorCode.NotConnected, `Cannot connect: ${this.#lastError}`, {
-          cause: error,
-        });
+        this.#lastFailure = new ServertalkError(
+          ServertalkErrorCode.NotConnected,
+          `Cannot connect: ${this.#lastError}`,
+          {
+            cause: error,
+          },
+        );
         log.debug("servertalk: connect failed", { name: this.#options.name, error: this.#lastError });
         if (!(await this.#backoff())) return;
         continue;

@@ -512,7 +512,8 @@ export class ServertalkServer {
     this.#state = "offline";
     if (this.#takenTimer !== undefined) this.#platform.timers.clearTimeout(this.#takenTimer);
     this.#takenTimer = undefined;
-    await Promise.all(this.#listeners.splice(0).map((l) => l.close()));
+    // A listener reports closed only once its connections are gone, so links are closed meanwhile.
+    const listenersClosed = Promise.all(this.#listeners.splice(0).map((l) => l.close()));
     const links = [...this.#records.keys()];
     const closing = Promise.all(
       links.map((link) => link.close(ServertalkErrorCode.Shutdown, `Server ${this.#options.name} is shutting down`)),
@@ -522,7 +523,8 @@ export class ServertalkServer {
       timer = this.#platform.timers.setTimeout(resolve, options.graceUs ?? 5_000_000);
     });
     await Promise.race([closing, grace]);
-    if (timer !== undefined) this.#platform.timers.clearTimeout(timer);
     for (const link of this.#records.keys()) link.destroy();
+    await Promise.race([listenersClosed, grace]);
+    if (timer !== undefined) this.#platform.timers.clearTimeout(timer);
   }
 }
