@@ -129,6 +129,8 @@ const STAT_LOSS_WEIGHT_PACKETS = 200;
 const MAX_REORDER_MULTIPLIER = 8;
 /** Entries of the send-counter history (one per millisecond at most). */
 const SENT_HISTORY = 512;
+/** Newest selective acks repeated in each ack datagram while a gap lasts. */
+const SACK_REPEAT = 4;
 /** Copies of a SessionDisconnect sent when closing. */
 const DISCONNECT_COPIES = 2;
 
@@ -267,6 +269,8 @@ export class Session {
   #ackDueAt = Infinity;
   #dupAck = false;
   #sacks: number[] = [];
+  readonly #recentSacks: number[] = [];
+  #recentSackAt = 0;
 
   // Counters.
   #packetsSent = 0;
@@ -1466,6 +1470,7 @@ export class Session {
           this.#ackDueAt = Infinity;
         }
         let sacks = 0;
+        const acking = builder.count > 0;
         while (this.#sacks.length > 0 && sacks < this.#o.maxSelectiveAcksPerDatagram && builder.fits(4)) {
           const seq = this.#sacks.shift()!;
           // Only still-useful ones: a packet since delivered in order is covered by the cumulative ack.
@@ -1473,6 +1478,17 @@ export class Session {
           builder.addU16(ProtocolOp.OutOfOrderAck, seq);
           this.#sacksSent++;
           sacks++;
+          this.#recentSacks[this.#recentSackAt++ % SACK_REPEAT] = seq;
+        }
+        // While a gap lasts, repeat the newest few selective acks in later ack datagrams (as TCP repeats
+        // its SACK blocks): one lost ack must not make the sender resend what already arrived.
+        if ((acking || sacks > 0) && this.#ooo.size > 0) {
+          for (let i = 0; i < SACK_REPEAT && i < this.#recentSackAt; i++) {
+            const seq = this.#recentSacks[(this.#recentSackAt - 1 - i) % SACK_REPEAT]!;
+            if (i < sacks || !this.#ooo.has(seq) || !builder.fits(4)) continue;
+            builder.addU16(ProtocolOp.OutOfOrderAck, seq);
+            this.#sacksSent++;
+          }
         }
       }
       let carriesData = false;
