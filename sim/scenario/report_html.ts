@@ -25,6 +25,7 @@ table.narrow{width:auto;min-width:50%}
 .fail{background:#fde2e1;color:#a3221b}
 .warn{background:#fff4d6;color:#7a5300}
 .ok{color:#17652f;font-weight:600}
+tr.failed td{background:#fff4f3}
 .bad{color:#a3221b;font-weight:600}
 code,pre{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#f3f4f6;padding:10px 12px;border-radius:6px;overflow:auto;max-height:480px;margin:6px 0}
@@ -98,11 +99,11 @@ export function renderReportHtml(report: ScenarioReport): string {
   );
   for (const c of report.checks) {
     out.push(
-      `<tr><td><code>${esc(c.name)}</code></td><td>${c.kind}</td><td class="${c.passed ? "ok" : "bad"}">${
-        c.passed ? "pass" : "FAIL"
-      }</td><td class="num">${c.firstViolationUs === undefined ? "" : seconds(c.firstViolationUs)}</td><td>${
-        esc(c.detail)
-      }</td></tr>`,
+      `<tr${c.passed ? "" : ` class="failed"`}><td><code>${esc(c.name)}</code></td><td>${c.kind}</td><td class="${
+        c.passed ? "ok" : "bad"
+      }">${c.passed ? "pass" : "FAIL"}</td><td class="num">${
+        c.firstViolationUs === undefined ? "" : seconds(c.firstViolationUs)
+      }</td><td>${esc(c.detail)}</td></tr>`,
     );
   }
   out.push(`</tbody></table>`);

@@ -173,3 +173,15 @@ test("scenario list names the workloads and checks", async () => {
   assert.match(result.out, /^ {2}echo {2,}datagram echo/m);
   assert.match(result.out, /^ {2}echo_liveness {2,}liveness/m);
 });
+
+test("the shipped echo scenarios pass and replay with identical hashes", async () => {
+  for (const name of ["echo_lossy", "echo_live"]) {
+    const file = new URL(`../../scenarios/${name}.yaml`, import.meta.url).pathname;
+    const dir = await mkdtemp(join(tmpdir(), "qeynos-shipped-"));
+    const result = await run(["scenario", "run", file, "--out", dir]);
+    assert.equal(result.code, 0, result.out);
+    const replay = await run(["scenario", "replay", join(dir, "report.json")]);
+    assert.equal(replay.code, 0, replay.out);
+    assert.match(replay.out, /matches/);
+  }
+});

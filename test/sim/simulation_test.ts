@@ -420,3 +420,12 @@ test("promise chains nobody returns to the kernel run late and are counted; asyn
   assert.ok(auto.late >= 1);
   assert.ok(auto.repliedAt > 0 && auto.repliedAt < 100, `replied at ${auto.repliedAt}`);
 });
+
+test("the log keeps only the most recent logLimit lines but counts them all", async () => {
+  const sim = new Simulation({ seed: 1, logLimit: 3 });
+  sim.addHost("a", { start: (p) => void [1, 2, 3, 4, 5].forEach((n) => p.log.warn(`line ${n}`)) });
+  await sim.run();
+  const { lines, counts } = sim.logs();
+  assert.deepEqual(lines.map((l) => l.message), ["line 3", "line 4", "line 5"]);
+  assert.equal(counts.warn, 5);
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Platform, TcpConnection } from "../../src/platform/platform.ts";
-import { type LinkSpec, Simulation, type SimulationOptions } from "../../sim/mod.ts";
+import { type LinkSpec, SimSocketError, Simulation, type SimulationOptions } from "../../sim/mod.ts";
 
 interface Side {
   connection?: TcpConnection;
@@ -25,6 +25,7 @@ function handlers(sim: Simulation, s: Side) {
     drain: () => void s.drains++,
     close: (error?: Error) => {
       assert.equal(s.closed, undefined, "close fired twice");
+      if (error !== undefined) assert.ok(error instanceof SimSocketError, `${error.name} is not a SimSocketError`);
       s.closed = error === undefined ? "ok" : `${(error as Error & { code?: string }).code}: ${error.message}`;
       s.closedAt = sim.now;
     },

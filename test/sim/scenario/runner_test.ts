@@ -155,7 +155,7 @@ test("the HTML report is one self-contained page with the verdict, plots and rep
   assert.match(html, /<svg /);
   assert.match(
     html,
-    /ping_silence_test<\/code><\/td><td>safety<\/td><td class="bad">FAIL<\/td><td class="num">1\.010 s/,
+    /<tr class="failed"><td><code>ping_silence_test<\/code><\/td><td>safety<\/td><td class="bad">FAIL<\/td><td class="num">1\.010 s/,
   );
   assert.doesNotMatch(html, /<script|<link |src="http/);
 });
