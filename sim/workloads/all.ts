@@ -6,3 +6,4 @@
  */
 import "../scenario/builtin_checks.ts";
 import "./echo.ts";
+import "./eqstream.ts";
