@@ -40,6 +40,22 @@ test("the runtime's own UDP adapter echoes datagrams over loopback", () => {
   return echoRoundTrips(platform);
 });
 
+test("the runtime's own UDP adapter keeps the order of a fresh socket's first burst", async () => {
+  const platform = createRealPlatform(log);
+  const received: number[] = [];
+  const done = Promise.withResolvers<void>();
+  const receiver = await platform.udp.bind({}, (bytes) => {
+    received.push(bytes[0]!);
+    if (received.length === 20) done.resolve();
+  });
+  const sender = await platform.udp.bind({}, () => {});
+  for (let i = 0; i < 20; i++) sender.send(Uint8Array.of(i), "127.0.0.1", receiver.local.port);
+  await done.promise;
+  sender.close();
+  receiver.close();
+  assert.deepEqual(received, Array.from({ length: 20 }, (_, i) => i));
+});
+
 test("createRealPlatform() picks the adapter of the running runtime", () => {
   assert.equal(createRealPlatform(log).name, runtimeName());
   assert.equal(createRealPlatform(log, "node").name, "node");
