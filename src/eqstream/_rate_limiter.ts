@@ -1,6 +1,7 @@
 /**
  * Token buckets per source, in a map of bounded size (least recently used sources are forgotten
- * first), so tracking sources costs bounded memory whatever a flood of spoofed addresses does.
+ * first, and full buckets are dropped as they age), so tracking sources costs bounded memory
+ * whatever a flood of spoofed addresses does, and returns to nothing when the flood stops.
  */
 export class RateLimiter {
   readonly #rate: number;
@@ -22,6 +23,7 @@ export class RateLimiter {
 
   /** Takes one token for `source` at `nowUs`; false when its bucket is empty. */
   take(source: string, nowUs: number): boolean {
+    this.#forgetOldest(nowUs);
     let bucket = this.#buckets.get(source);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#maxSources) this.#buckets.delete(this.#buckets.keys().next().value!);
@@ -35,6 +37,17 @@ export class RateLimiter {
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;
+  }
+
+  /** A bucket that has refilled completely says nothing a new one would not: forget it. */
+  #forgetOldest(nowUs: number): void {
+    for (let i = 0; i < 2; i++) {
+      const first = this.#buckets.entries().next();
+      if (first.done) return;
+      const [source, bucket] = first.value;
+      if (bucket.tokens + ((nowUs - bucket.at) * this.#rate) / 1e6 < this.#burst) return;
+      this.#buckets.delete(source);
+    }
   }
 }
 

@@ -47,9 +47,9 @@ export interface SessionOptions {
   readonly reorderWindowMinUs?: number;
   /** Most retransmitted packets per poll (bounds a resend pass); default 64. */
   readonly maxRetransmitsPerPoll?: number;
-  /** Give up (close with "timeout") when data is unacknowledged and nothing arrived for this long; default 30 s. */
+  /** Give up (close with "timeout") when data is unacknowledged and nothing arrived for this long; default 30 s; at least `rtoInitialUs`. */
   readonly giveUpUs?: number;
-  /** Close (with "idle") when nothing at all arrived for this long; default 45 s. */
+  /** Close (with "idle") when nothing at all arrived for this long; default 45 s; at least `rtoInitialUs`. */
   readonly idleTimeoutUs?: number;
   /** Send a keep-alive after this long without sending anything; default 9 s. 0 disables. */
   readonly keepAliveUs?: number;
@@ -200,8 +200,9 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
   check("tlpMinUs", r.tlpMinUs, 100, 60_000_000);
   check("reorderWindowMinUs", r.reorderWindowMinUs, 0, 10_000_000);
   check("maxRetransmitsPerPoll", r.maxRetransmitsPerPoll, 1, 100_000);
-  check("giveUpUs", r.giveUpUs, 1_000, 3_600_000_000);
-  check("idleTimeoutUs", r.idleTimeoutUs, 1_000, 3_600_000_000);
+  // Giving up before the first resend could even happen would turn any lost packet into a disconnect.
+  check("giveUpUs", r.giveUpUs, r.rtoInitialUs, 3_600_000_000);
+  check("idleTimeoutUs", r.idleTimeoutUs, r.rtoInitialUs, 3_600_000_000);
   check("keepAliveUs", r.keepAliveUs, 0, 3_600_000_000);
   check("statIntervalUs", r.statIntervalUs, 0, 3_600_000_000);
   check("connectRetryUs", r.connectRetryUs, 1_000, 60_000_000);

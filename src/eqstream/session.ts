@@ -237,6 +237,7 @@ export class Session {
   #statCutSent = -1;
   #statCutPeer = 0;
   #nextStatAt = 0;
+  #nextKeyNudgeAt = Infinity;
   readonly #sentTimes = new Float64Array(SENT_HISTORY).fill(-1);
   readonly #sentCounts = new Float64Array(SENT_HISTORY);
   #sentHead = 0;
@@ -599,6 +600,8 @@ export class Session {
     this.#needSessionRequest = false;
     this.#needStatRequest = true;
     this.#nextStatAt = this.#now + this.#o.statIntervalUs;
+    this.#connectBackoff = this.#o.connectRetryUs;
+    this.#nextKeyNudgeAt = this.#now + this.#connectBackoff;
     this.#state = this.#o.keyExchange ? "keying" : "open";
     this.#events.push({ type: "connected" });
     if (!this.#o.keyExchange) this.#becomeReady();
@@ -1656,6 +1659,13 @@ export class Session {
     if (now >= this.#rtoAt()) this.#onRto();
     else if (now >= this.#tlpAt()) this.#fireTlp();
     if (this.#o.keepAliveUs > 0 && now >= this.#lastSendAt + this.#o.keepAliveUs) this.#needKeepAlive = true;
+    // The server sends its key request when the stat request arrives; that one is not resent by the
+    // sequencing layer, so ask again (backing off) until the key request shows up.
+    if (this.#side === "client" && this.#state === "keying" && now >= this.#nextKeyNudgeAt) {
+      this.#needStatRequest = true;
+      this.#connectBackoff = Math.min(this.#connectBackoff * 2, CONNECT_RETRY_MAX_US);
+      this.#nextKeyNudgeAt = now + this.#connectBackoff;
+    }
     if (this.#side === "client" && this.#o.statIntervalUs > 0 && now >= this.#nextStatAt) {
       this.#needStatRequest = true;
       this.#nextStatAt = now + this.#o.statIntervalUs;
@@ -1695,6 +1705,7 @@ export class Session {
     if (this.#ring.size > 0) at = Math.min(at, this.#lastRecvAt + this.#o.giveUpUs);
     if (this.#o.keepAliveUs > 0) at = Math.min(at, this.#lastSendAt + this.#o.keepAliveUs);
     if (this.#side === "client" && this.#o.statIntervalUs > 0) at = Math.min(at, this.#nextStatAt);
+    if (this.#side === "client" && this.#state === "keying") at = Math.min(at, this.#nextKeyNudgeAt);
     if (this.#state === "closing") at = Math.min(at, this.#closeDeadline);
     if (this.#hasAckToSend()) at = Math.min(at, this.#ackDueAt);
     at = Math.min(at, this.#rackTimerAt, this.#rtoAt(), this.#tlpAt());
