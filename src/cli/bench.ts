@@ -4,6 +4,7 @@
  * @module
  */
 import { eqstreamBenchTarget } from "./bench_eqstream.ts";
+import { servertalkBenchTarget } from "./bench_servertalk.ts";
 import { simBenchTarget } from "./bench_sim.ts";
 import { type Command, UsageError } from "./command.ts";
 
@@ -11,6 +12,7 @@ import { type Command, UsageError } from "./command.ts";
 export const TARGETS: readonly Command[] = [
   simBenchTarget,
   eqstreamBenchTarget,
+  servertalkBenchTarget,
 ];
 
 function usage(targets: readonly Command[]): string {

@@ -42,6 +42,9 @@ export function hasRequestId(flags: number): boolean {
   return (flags & ID_MASK) !== 0;
 }
 
+/** For each flags byte, whether it is valid (computed once; checked for every frame). */
+const VALID_FLAGS: Uint8Array = new Uint8Array(256);
+
 /** Header length of a frame with these flags. */
 export function headerBytes(flags: number): number {
   return (flags & ID_MASK) !== 0 ? FRAME_HEADER_BYTES + REQUEST_ID_BYTES : FRAME_HEADER_BYTES;
@@ -179,8 +182,8 @@ export class FrameDecoder {
   #emit(bytes: Uint8Array, start: number, end: number, sink: FrameSink): void {
     const opcode = bytes[start + 4]! | (bytes[start + 5]! << 8);
     const flags = bytes[start + 6]!;
-    const problem = flagsProblem(flags);
-    if (problem !== undefined) {
+    if (VALID_FLAGS[flags] === 0) {
+      const problem = flagsProblem(flags);
       throw new ServertalkError(
         ServertalkErrorCode.BadFrame,
         `Cannot decode frame: flags 0x${flags.toString(16).padStart(2, "0")} are invalid (${problem})`,
@@ -202,3 +205,5 @@ export class FrameDecoder {
     sink(opcode, flags, id, bytes.subarray(payloadStart, end));
   }
 }
+
+for (let flags = 0; flags < 256; flags++) VALID_FLAGS[flags] = flagsProblem(flags) === undefined ? 1 : 0;

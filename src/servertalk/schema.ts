@@ -89,6 +89,14 @@ function badValue(what: string, value: unknown, expected: string): EncodeFault {
   return new EncodeFault([], `${shown} is not ${expected}`, what);
 }
 
+/** Field types made by {@linkcode t}, whose reads the struct compiler may inline. */
+const BUILTIN = new WeakSet<object>();
+
+function builtin<T>(type: FieldType<T>): FieldType<T> {
+  BUILTIN.add(type);
+  return type;
+}
+
 function integer(
   kind: "u8" | "u16" | "u32" | "i8" | "i16" | "i32" | "varuint" | "varint",
   min: number,
@@ -96,7 +104,7 @@ function integer(
   write: (writer: ByteWriter, value: number) => void,
   read: (reader: ByteReader) => number,
 ): FieldType<number> {
-  return {
+  return builtin({
     spec: { kind },
     write(writer, value) {
       if (!(Number.isInteger(value) && value >= min && value <= max)) {
@@ -105,7 +113,7 @@ function integer(
       write(writer, value);
     },
     read,
-  };
+  });
 }
 
 const U8 = integer("u8", 0, 0xff, (w, v) => w.u8(v), (r) => r.u8());
@@ -119,7 +127,7 @@ const VARINT = integer("varint", -0x8000_0000, 0x7fff_ffff, (w, v) => w.varint(v
 
 function float(kind: "f32" | "f64"): FieldType<number> {
   const is32 = kind === "f32";
-  return {
+  return builtin({
     spec: { kind },
     write(writer, value) {
       if (typeof value !== "number") throw badValue(kind, value, "a number");
@@ -127,13 +135,13 @@ function float(kind: "f32" | "f64"): FieldType<number> {
       else writer.f64le(value);
     },
     read: is32 ? (r) => r.f32le() : (r) => r.f64le(),
-  };
+  });
 }
 
 function bigint(kind: "u64" | "i64"): FieldType<bigint> {
   const unsigned = kind === "u64";
   const [min, max] = unsigned ? [0n, 0xffff_ffff_ffff_ffffn] : [-0x8000_0000_0000_0000n, 0x7fff_ffff_ffff_ffffn];
-  return {
+  return builtin({
     spec: { kind },
     write(writer, value) {
       if (typeof value !== "bigint" || value < min || value > max) {
@@ -143,7 +151,7 @@ function bigint(kind: "u64" | "i64"): FieldType<bigint> {
       else writer.i64le(value);
     },
     read: unsigned ? (r) => r.u64le() : (r) => r.i64le(),
-  };
+  });
 }
 
 /** A malformed payload, with the path of the field being read when it failed. */
@@ -204,14 +212,15 @@ export const t = {
   /** IEEE 754 double, little endian. */
   f64: (): FieldType<number> => float("f64"),
   /** One byte, 0 or 1 (any non-zero byte reads as true). */
-  bool: (): FieldType<boolean> => ({
-    spec: { kind: "bool" },
-    write(writer, value) {
-      if (typeof value !== "boolean") throw badValue("bool", value, "a boolean");
-      writer.u8(value ? 1 : 0);
-    },
-    read: (r) => r.u8() !== 0,
-  }),
+  bool: (): FieldType<boolean> =>
+    builtin({
+      spec: { kind: "bool" },
+      write(writer, value) {
+        if (typeof value !== "boolean") throw badValue("bool", value, "a boolean");
+        writer.u8(value ? 1 : 0);
+      },
+      read: (r) => r.u8() !== 0,
+    }),
   /** Unsigned 64-bit integer (bigint), little endian. */
   u64: (): FieldType<bigint> => bigint("u64"),
   /** Signed 64-bit integer (bigint), little endian. */
@@ -220,7 +229,7 @@ export const t = {
   /** UTF-8 text of at most `maxBytes` bytes, prefixed by its byte length as a VarInt. */
   string(maxBytes: number): FieldType<string> {
     checkLimit("string", maxBytes);
-    return {
+    return builtin({
       spec: { kind: "string", maxBytes },
       write(writer, value) {
         if (typeof value !== "string") throw badValue("string", value, "a string");
@@ -238,13 +247,13 @@ export const t = {
         }
       },
       read: (reader) => reader.strv(maxBytes),
-    };
+    });
   },
 
   /** Opaque bytes, at most `maxBytes`, prefixed by their length as a VarInt. Decoding returns a view, not a copy. */
   bytes(maxBytes: number): FieldType<Uint8Array> {
     checkLimit("bytes", maxBytes);
-    return {
+    return builtin({
       spec: { kind: "bytes", maxBytes },
       write(writer, value) {
         if (!(value instanceof Uint8Array)) throw badValue("bytes", value, "a Uint8Array");
@@ -254,7 +263,7 @@ export const t = {
         writer.uvarint(value.length).bytes(value);
       },
       read: (reader) => reader.bytesv(maxBytes),
-    };
+    });
   },
 
   /** At most `maxCount` elements, prefixed by their count as a VarInt. */
@@ -353,6 +362,36 @@ function structType<F extends Fields>(fields: F): FieldType<InferFields<F>> {
   };
 }
 
+/** A reader call for field `i`: the ByteReader method itself for fixed kinds, else the field type's read. */
+function inlineRead(type: FieldType<unknown>, i: number): string {
+  const spec = type.spec;
+  if (!BUILTIN.has(type)) return `t${i}.read(r)`;
+  switch (spec.kind) {
+    case "u8":
+    case "i8":
+    case "varuint":
+    case "varint":
+      return `r.${spec.kind === "varuint" ? "uvarint" : spec.kind}()`;
+    case "u16":
+    case "u32":
+    case "i16":
+    case "i32":
+    case "f32":
+    case "f64":
+    case "u64":
+    case "i64":
+      return `r.${spec.kind}le()`;
+    case "bool":
+      return "(r.u8() !== 0)";
+    case "string":
+      return `r.strv(${spec.maxBytes})`;
+    case "bytes":
+      return `r.bytesv(${spec.maxBytes})`;
+    default:
+      return `t${i}.read(r)`;
+  }
+}
+
 type StructRead = (reader: ByteReader) => Record<string, unknown>;
 type StructWrite = (writer: ByteWriter, value: Record<string, unknown>) => void;
 
@@ -376,7 +415,7 @@ function compileStruct(names: readonly string[], types: readonly FieldType<unkno
     const args = types.map((_, i) => `t${i}`);
     const readBody = `let f = 0;
 try {
-  return { ${names.map((name, i) => `${name}: (f = ${i}, t${i}.read(r))`).join(", ")} };
+  return { ${names.map((name, i) => `${name}: (f = ${i}, ${inlineRead(types[i]!, i)})`).join(", ")} };
 } catch (e) { return fail(e, f); }`;
     const writeBody = `let f = 0;
 try {

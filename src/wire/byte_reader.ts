@@ -344,6 +344,26 @@ export class ByteReader {
 
   /** UTF-8 text prefixed by its byte length as a VarInt. */
   strv(maxBytes = 0xffff_ffff): string {
-    return this.#text(this.#offset, this.bytesv(maxBytes), "VarInt string");
+    const start = this.#offset;
+    const length = this.uvarint();
+    // Short ASCII (most names) is built straight from the buffer, without a view or a decoder.
+    if (length <= ASCII_FAST_PATH_BYTES && length <= maxBytes && length <= this.#end - this.#offset) {
+      const b = this.#bytes;
+      const at = this.#offset;
+      let text = "";
+      let i = at;
+      const end = at + length;
+      for (; i < end; i++) {
+        const byte = b[i]!;
+        if (byte >= 0x80) break;
+        text += String.fromCharCode(byte);
+      }
+      if (i === end) {
+        this.#offset = end;
+        return text;
+      }
+    }
+    this.#offset = start;
+    return this.#text(start, this.bytesv(maxBytes), "VarInt string");
   }
 }
