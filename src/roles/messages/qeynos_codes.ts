@@ -78,4 +78,6 @@ export const ProtocolErrorCode = {
   RateLimited: 6,
   ShuttingDown: 7,
   Internal: 8,
+  /** The server removed the player (logged in elsewhere, or an operator's kick); the text says why. */
+  Kicked: 9,
 } as const;
