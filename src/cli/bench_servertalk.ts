@@ -13,7 +13,9 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
+import { createDenoTcp } from "../platform/deno_tcp.ts";
 import { createConsoleLog, createRealPlatform, runtimeName } from "../platform/mod.ts";
+import { createNodeTcp } from "../platform/node_tcp.ts";
 import type { Platform, TcpConnection } from "../platform/platform.ts";
 import { ServertalkClient } from "../servertalk/client.ts";
 import { ServerRole } from "../servertalk/control.ts";
@@ -42,6 +44,8 @@ Options:
                    chat (ChannelMessage: mostly text)
   --seconds S      seconds per throughput measurement (1..60, default 2)
   --compression C  off (default), auto or always
+  --tcp A          TCP adapter: node (node:net) or deno (Deno.listen/Deno.connect, Deno only);
+                   default the runtime's Platform choice
   --in-process     run the receiver in this process instead of a child process
   --receiver       (internal) run as the receiving child and print its ports
   -h, --help       show this help`;
@@ -84,7 +88,10 @@ function sample(kind: BenchMessage, size: number): Sample {
           channel: "qeynos",
           targetId: 0,
           language: 0,
-          text: "Gnolls gather at the gates of Qeynos; bring a healer and meet at the docks. ".repeat(20).slice(0, fill),
+          text: "Gnolls gather at the gates of Qeynos; bring a healer and meet at the docks. ".repeat(20).slice(
+            0,
+            fill,
+          ),
         },
       };
   const base = build(0);
@@ -305,7 +312,7 @@ async function benchRawTcp(platform: Platform, port: number, size: number, secon
 async function receiver(
   platform: Platform,
   inProcess: boolean,
-  args: { size: number; message: BenchMessage },
+  args: { size: number; message: BenchMessage; tcp: string },
 ): Promise<{ servertalkPort: number; rawPort: number; stop: () => void }> {
   if (inProcess) return { ...(await startReceiver(platform, sample(args.message, args.size))), stop: () => {} };
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -321,6 +328,8 @@ async function receiver(
     String(args.size),
     "--message",
     args.message,
+    "--tcp",
+    args.tcp,
   ], { stdio: ["ignore", "pipe", "inherit"] });
   const ports = await new Promise<{ servertalkPort: number; rawPort: number }>((resolve, reject) => {
     let text = "";
@@ -346,6 +355,7 @@ export const servertalkBenchTarget: Command = {
       seconds: { type: "string" },
       compression: { type: "string" },
       "in-process": { type: "boolean" },
+      tcp: { type: "string" },
       receiver: { type: "boolean" },
     }, HELP);
     if (help) {
@@ -363,7 +373,15 @@ export const servertalkBenchTarget: Command = {
     if (compression !== "off" && compression !== "auto" && compression !== "always") {
       throw new UsageError(`Invalid value for --compression: '${compression}' is not off, auto or always`, HELP);
     }
-    const platform = createRealPlatform(createConsoleLog({ level: "error" }));
+    const base = createRealPlatform(createConsoleLog({ level: "error" }));
+    const tcpName = values.tcp ?? (runtimeName() === "deno" && base.name === "deno" ? "deno" : "node");
+    if (tcpName !== "node" && !(tcpName === "deno" && runtimeName() === "deno")) {
+      throw new UsageError(
+        `Invalid value for --tcp: '${tcpName}' is not node${runtimeName() === "deno" ? " or deno" : ""}`,
+        HELP,
+      );
+    }
+    const platform = { ...base, tcp: tcpName === "deno" ? createDenoTcp() : createNodeTcp() };
     if (values.receiver === true) {
       const ports = await startReceiver(platform, sample(message, size));
       console.log(JSON.stringify(ports));
@@ -372,14 +390,14 @@ export const servertalkBenchTarget: Command = {
     const s = sample(message, size);
     const codec = benchCodec(s, seconds);
     const inProcess = values["in-process"] === true;
-    const far = await receiver(platform, inProcess, { size, message });
+    const far = await receiver(platform, inProcess, { size, message, tcp: tcpName });
     try {
       const link = await benchThroughput(platform, far.servertalkPort, s, seconds, compression);
       const rawTcpMsgsPerSec = await benchRawTcp(platform, far.rawPort, size, seconds);
       console.log(JSON.stringify({
         bench: "servertalk",
         runtime: runtimeName(),
-        tcp: platform.name,
+        tcp: tcpName,
         receiver: inProcess ? "in-process" : "child-process",
         message: s.type.name,
         size,

@@ -6,6 +6,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const utf8Lenient = new TextDecoder("utf-8");
 /** Text up to this many bytes is tried as ASCII, byte by byte, before calling a decoder. */
 const ASCII_FAST_PATH_BYTES = 32;
+/** Recently read short ASCII strings, by a hash of their bytes (a power of two). */
+const SHORT_TEXT_CACHE_SLOTS = 512;
+const shortTextCache: (string | undefined)[] = new Array(SHORT_TEXT_CACHE_SLOTS);
 
 // Little-endian floats are read through a shared scratch buffer rather than a DataView per reader.
 const FLOAT_BYTES = new Uint8Array(8);
@@ -346,20 +349,31 @@ export class ByteReader {
   strv(maxBytes = 0xffff_ffff): string {
     const start = this.#offset;
     const length = this.uvarint();
-    // Short ASCII (most names) is built straight from the buffer, without a view or a decoder.
+    // Short ASCII (most names) is built straight from the buffer, without a view or a decoder, and
+    // the same names recur: a small cache returns the string already built.
     if (length <= ASCII_FAST_PATH_BYTES && length <= maxBytes && length <= this.#end - this.#offset) {
       const b = this.#bytes;
       const at = this.#offset;
-      let text = "";
-      let i = at;
       const end = at + length;
+      let hash = length;
+      let i = at;
       for (; i < end; i++) {
         const byte = b[i]!;
         if (byte >= 0x80) break;
-        text += String.fromCharCode(byte);
+        hash = (hash * 31 + byte) | 0;
       }
       if (i === end) {
         this.#offset = end;
+        const slot = hash & (SHORT_TEXT_CACHE_SLOTS - 1);
+        const cached = shortTextCache[slot];
+        if (cached !== undefined && cached.length === length) {
+          let j = 0;
+          while (j < length && cached.charCodeAt(j) === b[at + j]) j++;
+          if (j === length) return cached;
+        }
+        let text = "";
+        for (let k = at; k < end; k++) text += String.fromCharCode(b[k]!);
+        shortTextCache[slot] = text;
         return text;
       }
     }

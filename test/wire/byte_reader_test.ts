@@ -231,3 +231,29 @@ test("ByteReader.strv() decodes any string ByteWriter.strv() wrote (property)", 
     propertyParameters(200),
   );
 });
+
+test("ByteReader.strv() returns recurring short names correctly, whatever collides in its cache", () => {
+  const names = [
+    "Antonia",
+    "Bayle",
+    "Qeynos",
+    "Freeport",
+    "",
+    "a",
+    "Antonib",
+    "ainotnA",
+    "Antonia Bayle",
+    "Zz".repeat(16),
+  ];
+  const w = new ByteWriter();
+  for (let round = 0; round < 50; round++) {
+    for (const name of names) w.strv(name);
+    for (let i = 0; i < 40; i++) w.strv(`npc${round * 40 + i}`); // push other names through the cache
+  }
+  const r = new ByteReader(w.finish());
+  for (let round = 0; round < 50; round++) {
+    for (const name of names) assert.equal(r.strv(), name);
+    for (let i = 0; i < 40; i++) assert.equal(r.strv(), `npc${round * 40 + i}`);
+  }
+  assert.equal(r.done, true);
+});
