@@ -7,6 +7,7 @@ import { doctorCommand } from "./doctor.ts";
 import { netemCommand } from "./netem.ts";
 import { scenarioCommand } from "./scenario.ts";
 import { serveCommand } from "./serve.ts";
+import { servertalkCommand } from "./servertalk.ts";
 
 /** Every subcommand, in the order `qeynos --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   scenarioCommand,
   benchCommand,
   netemCommand,
+  servertalkCommand,
 ];

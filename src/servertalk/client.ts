@@ -67,6 +67,8 @@ export interface ClientOptions extends LinkOptions {
   readonly reconnect?: ReconnectOptions;
   /** Feature bits offered; default all. */
   readonly features?: number;
+  /** Protocol version announced; default this build's. Only for diagnostics (watching a refusal). */
+  readonly protocolVersion?: number;
   /** Handlers; default a new Router. */
   readonly router?: Router;
 }
@@ -336,6 +338,7 @@ export class ServertalkClient {
         account: this.#options.account ?? "",
         password: this.#options.password ?? "",
         instance: this.#instance,
+        ...(this.#options.protocolVersion === undefined ? {} : { protocolVersion: this.#options.protocolVersion }),
       });
       try {
         await link.opened;

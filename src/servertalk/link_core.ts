@@ -352,7 +352,10 @@ export class LinkCore {
 
   /** Dialer: sends the hello. `magic`, `protocolVersion`, `features` and the frame limits are filled in. */
   start(
-    hello: Omit<HelloMessage, "magic" | "protocolVersion" | "features" | "maxFrameBytes" | "maxMessageBytes">,
+    hello: Omit<HelloMessage, "magic" | "protocolVersion" | "features" | "maxFrameBytes" | "maxMessageBytes"> & {
+      /** Announce another protocol version (diagnostics: seeing a server refuse it). */
+      readonly protocolVersion?: number;
+    },
     nowUs: number,
   ): void {
     if (this.side !== "dialer" || this.#state !== "idle") {
@@ -363,9 +366,9 @@ export class LinkCore {
     }
     const full: HelloMessage = {
       magic: HELLO_MAGIC,
-      protocolVersion: PROTOCOL_VERSION,
       features: this.#features,
       ...hello,
+      protocolVersion: hello.protocolVersion ?? PROTOCOL_VERSION,
       maxFrameBytes: this.#maxFrameBytes,
       maxMessageBytes: this.#maxMessageBytes,
     };

@@ -57,6 +57,16 @@ export interface ServerOptions extends LinkOptions {
 /** Defaults of {@linkcode ServerOptions}. */
 export const SERVER_DEFAULTS = { maxLinks: 1024, maxNotices: 256 } as const;
 
+/** A refused hello, as reported to `onRefused` hooks. */
+export interface Refusal {
+  readonly code: string;
+  readonly message: string;
+  readonly name: string;
+  readonly account: string;
+  readonly role: number;
+  readonly address: string;
+}
+
 interface LinkRecord {
   readonly link: Link;
   hello: HelloMessage | undefined;
@@ -78,6 +88,7 @@ export class ServertalkServer {
   readonly #listeners: TcpListener[] = [];
   readonly #connectHooks: Array<(link: Link) => void> = [];
   readonly #disconnectHooks: Array<(link: Link, info: CloseInfo) => void> = [];
+  readonly #refusedHooks: Array<(refusal: Refusal) => void> = [];
   readonly #notices = new Map<string, Notice>();
   readonly #meter = new RateMeter();
   #closedTotals: TrafficTotals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
@@ -122,6 +133,11 @@ export class ServertalkServer {
   /** Called when a peer has authenticated and its link is open. */
   onConnect(hook: (link: Link) => void): this {
     this.#connectHooks.push(hook);
+    return this;
+  }
+  /** Called when a hello is refused (with the code the peer receives); never sees the password. */
+  onRefused(hook: (refusal: Refusal) => void): this {
+    this.#refusedHooks.push(hook);
     return this;
   }
   /** Called when an open link closes (for whatever reason). */
@@ -192,6 +208,23 @@ export class ServertalkServer {
         address: link.remote.address,
       });
       link.refuse(error);
+      const refusal: Refusal = {
+        code: error.code,
+        message: error.message,
+        name: hello.name,
+        account: hello.account,
+        role: hello.role,
+        address: link.remote.address,
+      };
+      for (const hook of this.#refusedHooks) {
+        try {
+          hook(refusal);
+        } catch (hookError) {
+          log.error("servertalk: onRefused hook failed", {
+            error: hookError instanceof Error ? hookError.message : String(hookError),
+          });
+        }
+      }
     };
     if (this.#state !== "online") {
       const code = this.#state === "taken" ? ServertalkErrorCode.ServerTaken : ServertalkErrorCode.ServerOffline;
