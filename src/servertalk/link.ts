@@ -96,8 +96,8 @@ export interface LinkMetrics {
 
 /** Callbacks a server or client installs on its links. */
 export interface LinkHooks {
-  /** Acceptor: a hello arrived; call `link.accept` or `link.refuse`. */
-  onHello?(link: Link, hello: HelloMessage): void;
+  /** Acceptor: a hello arrived; call `link.accept` or `link.refuse` (a returned promise is awaited by simulations). */
+  onHello?(link: Link, hello: HelloMessage): void | Promise<void>;
   onOpen?(link: Link): void;
   onClose?(link: Link, info: CloseInfo): void;
   onHeartbeat?(link: Link, load: number, rttUs: number | undefined): void;
@@ -230,16 +230,19 @@ export class Link {
       data: (bytes) => {
         this.#core.receive(bytes, this.#platform.clock.now());
         this.#service();
+        return this.#takeAsyncWork();
       },
       drain: () => {
         this.#writable = true;
         this.#service();
+        return this.#takeAsyncWork();
       },
       close: (error) => {
         this.#transportClosed = true;
         if (this.#lingerTimer !== undefined) this.#platform.timers.clearTimeout(this.#lingerTimer);
         this.#core.transportClosed(error, this.#platform.clock.now());
         this.#service();
+        return this.#takeAsyncWork();
       },
     });
   }
@@ -456,10 +459,29 @@ export class Link {
     return this.#core.writable;
   }
 
-  readonly #flush = (): void => {
+  readonly #flush = (): Promise<void> | undefined => {
     this.#flushTimer = undefined;
     this.#service();
+    return this.#takeAsyncWork();
   };
+
+  /**
+   * Promises started by handlers or the hello hook during the current callback, handed back to
+   * whoever called it: the simulator's kernel then runs their continuations at the right virtual
+   * time (real runtimes ignore the value).
+   */
+  #asyncWork: Promise<unknown>[] | undefined;
+
+  #trackAsync(promise: Promise<unknown>): void {
+    (this.#asyncWork ??= []).push(promise);
+  }
+
+  #takeAsyncWork(): Promise<void> | undefined {
+    const work = this.#asyncWork;
+    if (work === undefined) return undefined;
+    this.#asyncWork = undefined;
+    return Promise.allSettled(work).then(() => undefined);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Closing.
@@ -556,6 +578,7 @@ export class Link {
       this.#wakeTimer = undefined;
       this.#wakeAtUs = Number.POSITIVE_INFINITY;
       this.#service();
+      return this.#takeAsyncWork();
     }, Math.max(1, wakeAtUs - nowUs));
   }
 
@@ -608,7 +631,8 @@ export class Link {
             new ServertalkError(ServertalkErrorCode.AuthUnavailable, "Cannot accept link: nobody accepts hellos here"),
           );
         } else {
-          this.#hooks.onHello(this, event.hello);
+          const pending = this.#hooks.onHello(this, event.hello);
+          if (pending !== undefined) this.#trackAsync(pending);
         }
         return;
       case "open":
@@ -771,10 +795,19 @@ export class Link {
       }
     }
     const context = new Context(this, this.#sender, opcode, route.type, message, payload, requestId);
-    const run = new ChainRun(context, route.chain, this.#platform, this.#handlerTimeoutUs, this.#onChainDone);
+    const run = new ChainRun(
+      context,
+      route.chain,
+      this.#platform,
+      this.#handlerTimeoutUs,
+      this.#onChainDone,
+      this.#onAsync,
+    );
     this.#busy = true;
     run.start();
   }
+
+  readonly #onAsync = (promise: Promise<unknown>): void => this.#trackAsync(promise);
 
   readonly #onChainDone = (context: Context, error: unknown, synchronous: boolean): void => {
     if (error !== undefined) {
@@ -889,6 +922,7 @@ class ChainRun {
   readonly #platform: Platform;
   readonly #timeoutUs: number;
   readonly #done: (context: Context, error: unknown, synchronous: boolean) => void;
+  readonly #onAsync: (promise: Promise<unknown>) => void;
   #index = 0;
   #token = 0;
   #waiting = false;
@@ -904,7 +938,9 @@ class ChainRun {
     platform: Platform,
     timeoutUs: number,
     done: (context: Context, error: unknown, synchronous: boolean) => void,
+    onAsync: (promise: Promise<unknown>) => void,
   ) {
+    this.#onAsync = onAsync;
     this.#context = context;
     this.#chain = chain;
     this.#platform = platform;
@@ -950,6 +986,7 @@ class ChainRun {
         }
         const isPromise = result !== undefined && typeof (result as Promise<void>).then === "function";
         if (isPromise) {
+          this.#onAsync(result as Promise<void>);
           (result as Promise<void>).then(
             () => {
               if (!usesNext) this.#next(token, undefined);

@@ -176,7 +176,7 @@ export class ServertalkServer {
       router: this.router,
       features: this.#options.features ?? ALL_FEATURES,
       hooks: {
-        onHello: (l, hello) => void this.#onHello(l, hello),
+        onHello: (l, hello) => this.#onHello(l, hello),
         onOpen: (l) => this.#onOpen(l),
         onClose: (l, info) => this.#onClose(l, info),
       },
