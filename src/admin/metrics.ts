@@ -57,7 +57,7 @@ function walk(
   }
   if (typeof value === "object" && value !== null) {
     for (const [key, inner] of Object.entries(value)) {
-      if (key === "name" || key === "role") continue;
+      if (key === "name" || key === "role" || key === "address" || key === "public") continue;
       walk(inner, [...path, key], tags, out, depth + 1);
     }
   }

@@ -99,10 +99,12 @@ export class InterestGrid {
    */
   query(x: number, z: number, radius: number, out: number[] = []): number[] {
     const r2 = radius * radius;
-    const x0 = this.#coord(x - radius);
-    const x1 = this.#coord(x + radius);
-    const z0 = this.#coord(z - radius);
-    const z1 = this.#coord(z + radius);
+    // A hair wider than the circle, so rounding in the distance check never meets an unvisited cell.
+    const reach = radius + (radius + this.cellSize) * 1e-9;
+    const x0 = this.#coord(x - reach);
+    const x1 = this.#coord(x + reach);
+    const z0 = this.#coord(z - reach);
+    const z1 = this.#coord(z + reach);
     // A huge radius touches more cells than exist: scan the occupied cells instead.
     if ((x1 - x0 + 1) * (z1 - z0 + 1) > this.#cells.size) {
       for (const [id, e] of this.#entries) {

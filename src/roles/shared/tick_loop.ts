@@ -82,7 +82,8 @@ export class TickLoop {
       if (took > this.periodUs) this.#overruns++;
       this.#dueUs += this.periodUs;
       if (end - this.#dueUs > this.periodUs) {
-        const behind = Math.floor((end - this.#dueUs) / this.periodUs);
+        // More than a period behind: drop the missed slots and resume at the next one after now.
+        const behind = Math.ceil((end - this.#dueUs) / this.periodUs);
         this.#skipped += behind;
         this.#dueUs += behind * this.periodUs;
       }

@@ -285,6 +285,7 @@ export class WorldServer {
   #publicAddress: string;
   #servertalkAddress: SocketAddress | undefined;
   #statusTimer: TimerId | undefined;
+  #statusSoon: TimerId | undefined;
   #draining = false;
   #closed = false;
 
@@ -462,7 +463,7 @@ export class WorldServer {
       this.#sendStatus(link);
     });
     client.onDisconnect((info) => {
-      this.#platform.log.warn("world: lost login link", { code: info.error.code });
+      this.#platform.log[this.#closed ? "info" : "warn"]("world: lost login link", { code: info.error.code });
       this.#emit({ type: "world.unregistered", reason: info.error.code });
     });
     client.handle(UsertoWorldReq, async (ctx) => {
@@ -598,7 +599,27 @@ export class WorldServer {
       this.#platform.log.info("world: status changed", { from: change.from, to: change.to, players: change.players });
       this.#emit({ type: "status.changed", from: change.from, to: change.to, players: change.players });
       this.#sendStatus();
+      return;
     }
+    // Population alone: tell login within a second, not once per player.
+    if (this.#statusSoon === undefined && !this.#closed) {
+      this.#statusSoon = this.#platform.timers.setTimeout(() => {
+        this.#statusSoon = undefined;
+        this.#sendStatus();
+      }, 1_000_000);
+    }
+  }
+
+  /**
+   * Pins the world's state as an operator: TAKEN takes no new players, ONLINE takes them regardless of
+   * the capacity rule; `undefined` hands control back to the rule. Login hears of it at once.
+   */
+  pinStatus(status: typeof Status.Online | typeof Status.Taken | undefined): void {
+    const change = this.capacity.pin(status);
+    if (change !== undefined) {
+      this.#emit({ type: "status.changed", from: change.from, to: change.to, players: change.players });
+    }
+    this.#sendStatus();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -803,7 +824,10 @@ export class WorldServer {
       if (record.zoneServer === zs.name) this.#release(record, `zone server ${zs.name} lost`);
     }
     zs.assigned = 0;
-    this.#platform.log.warn("world: zone server down", { zoneServer: zs.name, reason });
+    this.#platform.log[this.#draining ? "info" : "warn"]("world: zone server down", {
+      zoneServer: zs.name,
+      reason,
+    });
     this.#emit({ type: "zone.down", zoneServer: zs.name, reason });
     this.#sendStatus();
   }
@@ -1346,6 +1370,7 @@ export class WorldServer {
     await this.drain(options);
     this.#closed = true;
     if (this.#statusTimer !== undefined) this.#platform.timers.clearTimeout(this.#statusTimer);
+    if (this.#statusSoon !== undefined) this.#platform.timers.clearTimeout(this.#statusSoon);
     const players = this.#online.size;
     try {
       this.login.link?.send(WorldListRemove, { reason: "World shutting down" });

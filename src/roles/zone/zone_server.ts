@@ -400,7 +400,10 @@ export class ZoneServer {
       this.#platform.log.info("zone: registered with world", { zone: this.name });
     });
     client.onDisconnect((info) => {
-      this.#platform.log.warn("zone: lost world link", { zone: this.name, code: info.error.code });
+      this.#platform.log[this.#closed ? "info" : "warn"]("zone: lost world link", {
+        zone: this.name,
+        code: info.error.code,
+      });
     });
     client.handle(ZoneBoot, (ctx) => {
       const m = ctx.message;
@@ -888,6 +891,18 @@ export class ZoneServer {
       generation: player.generation,
     });
     this.#populationChanged();
+  }
+
+  /**
+   * Pins the zone server's state as an operator: TAKEN takes no new players, ONLINE takes them
+   * regardless of the capacity rule; `undefined` hands control back to the rule. World hears at once.
+   */
+  pinStatus(status: typeof Status.Online | typeof Status.Taken | undefined): void {
+    const change = this.capacity.pin(status);
+    if (change !== undefined) {
+      this.#emit({ type: "status.changed", from: change.from, to: change.to, players: change.players });
+    }
+    this.#sendStatus();
   }
 
   #populationChanged(): void {
