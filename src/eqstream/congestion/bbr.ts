@@ -11,9 +11,9 @@ const MIN_RTT_WINDOW_US = 10_000_000;
 /** Time spent at a tiny window to re-measure the min RTT. */
 const PROBE_RTT_US = 200_000;
 /** Datagrams per round trip the bounds grow back by. */
-const BOUND_GROWTH_PACKETS = 2;
+const BOUND_GROWTH_PACKETS = 4;
 /** Bound cut after a loss that came with a queue. */
-const LOSS_CUT = 0.7;
+const LOSS_CUT = 0.8;
 /** Bound cut after a round whose every RTT sample showed a queue. */
 const STANDING_QUEUE_CUT = 0.85;
 /** Steady-state window: this many BDPs. */
@@ -136,7 +136,7 @@ export class Bbr implements CongestionControl {
       // A queue that never drained during a whole round is this flow's (or its neighbours') doing:
       // back off a little, so that flows sharing the queue shrink it and drift towards equal shares.
       if (this.#filledPipe && this.#roundMinRttUs !== Infinity && this.#queueing(this.#roundMinRttUs)) {
-        this.#cut(STANDING_QUEUE_CUT, sample.inflightBytes);
+        this.#cut(STANDING_QUEUE_CUT, sample.inflightBytes, false);
       }
       this.#roundMinRttUs = Infinity;
     }
@@ -251,7 +251,9 @@ export class Bbr implements CongestionControl {
   onLoss(sample: LossSample): void {
     this.#lossInRound = true;
     if (this.#minRttUs === 0 || this.#btlBw === 0 || !this.#queueing(this.#latestRttUs)) return;
-    this.#cut(LOSS_CUT, sample.inflightBytes + sample.lostBytes);
+    // Start-up overshoots on purpose and drains afterwards: its losses trim the window, not the rate.
+    const starting = this.#mode === "startup" || this.#mode === "drain";
+    this.#cut(LOSS_CUT, sample.inflightBytes + sample.lostBytes, !starting);
   }
 
   /** Whether an RTT sample stands well above the minimum: more than jitter explains, so a queue. */
@@ -259,11 +261,15 @@ export class Bbr implements CongestionControl {
     return rttUs - this.#minRttUs > Math.max(this.#minRttUs / 2, 3 * this.#rttVarUs, 2_000);
   }
 
-  /** Lowers the bandwidth and in-flight bounds (at most once per round). */
-  #cut(factor: number, inflight: number): void {
+  /**
+   * Lowers the in-flight bound and, after an overflow, the bandwidth bound (at most once per round).
+   * A standing queue without loss only means too much in flight: pacing keeps its rate, the window
+   * shrinks, and the queue drains while the link stays busy.
+   */
+  #cut(factor: number, inflight: number, rate: boolean): void {
     if (this.#cutInRound || this.#btlBw === 0) return;
     this.#cutInRound = true;
-    this.#bwLo = Math.min(this.#bwLo, this.#btlBw) * factor;
+    if (rate) this.#bwLo = Math.min(this.#bwLo, this.#btlBw) * factor;
     this.#inflightHi = Math.max(4 * this.#mss, Math.min(this.#inflightHi, inflight) * factor);
     this.#cwnd = Math.max(4 * this.#mss, Math.min(this.#cwnd, this.#inflightHi));
   }
