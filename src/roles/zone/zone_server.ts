@@ -14,7 +14,7 @@ import {
   type ServerLimits,
   type ServerSessionOptions,
 } from "../../eqstream/mod.ts";
-import type { Platform, SocketAddress } from "../../platform/platform.ts";
+import type { Platform, SocketAddress, TimerId } from "../../platform/platform.ts";
 import {
   CharacterSave,
   KickPlayer,
@@ -269,6 +269,9 @@ export class ZoneServer {
   readonly #leaveRadius2: number;
   #nextSpawn = 1;
   #players = 0;
+  #dispatching: EqStreamConnection | undefined;
+  readonly #outbox: Array<() => void> = [];
+  #outboxTimer: TimerId | undefined;
   #lastStatusUs = 0;
   #draining = false;
   #closed = false;
@@ -684,12 +687,58 @@ export class ZoneServer {
 
   #sendOn(connection: EqStreamConnection, opcode: number, payload: Uint8Array): boolean {
     if (connection.finished) return false;
+    if (this.#mustDefer(connection)) {
+      this.#defer(() => void this.#sendNow(connection, opcode, payload));
+      return true;
+    }
+    return this.#sendNow(connection, opcode, payload);
+  }
+
+  #sendNow(connection: EqStreamConnection, opcode: number, payload: Uint8Array): boolean {
+    if (connection.finished) return false;
     try {
       connection.sendApp(opcode, payload);
       return true;
     } catch {
       this.counters.sendFailures++; // a saturated client misses this one
       return false;
+    }
+  }
+
+  /** Closes a client connection (after what was sent to it before, in order). */
+  #close(connection: EqStreamConnection): void {
+    if (this.#mustDefer(connection)) this.#defer(() => connection.close("local"));
+    else connection.close("local");
+  }
+
+  /**
+   * While EQStream delivers a packet of one connection, it flushes only that connection; what is sent
+   * to others then would wait for their next timer. Such sends (and everything after them, to keep
+   * the order) go out on the next turn instead.
+   */
+  #mustDefer(connection: EqStreamConnection): boolean {
+    return this.#outbox.length > 0 || (this.#dispatching !== undefined && this.#dispatching !== connection);
+  }
+
+  #defer(action: () => void): void {
+    this.#outbox.push(action);
+    if (this.#outboxTimer === undefined) {
+      this.#outboxTimer = this.#platform.timers.setTimeout(() => {
+        this.#outboxTimer = undefined;
+        const actions = this.#outbox.splice(0);
+        for (const run of actions) run();
+      }, 0);
+    }
+  }
+
+  /** Runs a driver callback of `connection`, noting which connection EQStream is flushing. */
+  #inDispatch(connection: EqStreamConnection, body: () => void): void {
+    const outer = this.#dispatching;
+    this.#dispatching = connection;
+    try {
+      body();
+    } finally {
+      this.#dispatching = outer;
     }
   }
 
@@ -703,6 +752,10 @@ export class ZoneServer {
 
   /** @internal */
   onApp(connection: EqStreamConnection, opcode: number, payload: Uint8Array): void {
+    this.#inDispatch(connection, () => this.#onApp(connection, opcode, payload));
+  }
+
+  #onApp(connection: EqStreamConnection, opcode: number, payload: Uint8Array): void {
     if (this.#closed) return;
     let state = connection.data as ClientState | undefined;
     if (state === undefined) {
@@ -788,6 +841,10 @@ export class ZoneServer {
 
   /** @internal */
   onClosed(connection: EqStreamConnection): void {
+    this.#inDispatch(connection, () => this.#onClosed(connection));
+  }
+
+  #onClosed(connection: EqStreamConnection): void {
     const state = connection.data as ClientState | undefined;
     const player = state?.player;
     if (player === undefined || player.connection !== connection) return;
@@ -813,7 +870,7 @@ export class ZoneServer {
         zoneName: instance?.zoneName ?? "",
         instanceId: instance?.id ?? 0,
       });
-      connection.close("local");
+      this.#close(connection);
     };
     if (this.#draining) return refuse(EnterResult.Draining);
     const now = this.#platform.clock.now();
@@ -1142,7 +1199,7 @@ export class ZoneServer {
     if (connection !== undefined) {
       (connection.data as ClientState).done = true;
       this.#sendTo(connection, { kind: "ProtocolError", code: ProtocolErrorCode.Kicked, opcode: 0, text });
-      connection.close("local");
+      this.#close(connection);
     }
     this.#pendingSaves.delete(player.charId);
     this.#remove(player, cause, false);
@@ -1165,7 +1222,7 @@ export class ZoneServer {
       if (cause === "logout") {
         this.#sendTo(connection, { kind: "LogoutReply", result: LogoutResult.Done, characterSaved: saved });
       }
-      connection.close("local");
+      this.#close(connection);
     }
   }
 
@@ -1208,7 +1265,7 @@ export class ZoneServer {
     // World moved the character (and stored its new zone): nothing to save here.
     this.#pendingSaves.delete(player.charId);
     this.#remove(player, "zoned", true);
-    connection?.close("local");
+    if (connection !== undefined) this.#close(connection);
   }
 
   // -------------------------------------------------------------------------------------------
