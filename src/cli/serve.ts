@@ -163,30 +163,58 @@ function describeStore(location: StoreLocation): string {
   return "dataDir" in location ? `sqlite ${location.dataDir}` : `postgres ${redactUrl(location.databaseUrl)}`;
 }
 
-async function startSingleProcess(
-  platform: Platform,
+interface SingleProcessOptions {
+  readonly address: string;
+  readonly publicAddress: string | undefined;
+  readonly loginPort: number;
+  readonly worldPort: number;
+  readonly zonePort: number;
+  readonly zones: number;
+  readonly worldName: string | undefined;
+  readonly maxPlayers: number;
+  readonly autoCreate: boolean;
+}
+
+/** Checks the one-process flags before anything is opened. */
+function singleProcessOptions(
   values: ReturnType<typeof parseCommandArgs<typeof FLAGS>>["values"],
-  location: StoreLocation,
-  running: Running,
-): Promise<void> {
+): SingleProcessOptions {
   const port = (name: "login-port" | "world-port" | "zone-port", fallback: number) =>
     integerFlag(name, values[name], fallback, [0, 65_535], HELP);
-  const address = values.address ?? "127.0.0.1";
-  const store = await openStore(location, { platform });
-  running.store = store;
-  const limits = loopbackLimits(address, undefined);
-  const cluster = await startCluster(platform, {
-    store,
-    address,
-    ...(values["public-address"] === undefined ? {} : { publicAddress: values["public-address"] }),
+  return {
+    address: values.address ?? "127.0.0.1",
+    publicAddress: values["public-address"],
     loginPort: port("login-port", 9100),
     worldPort: port("world-port", 9200),
     zonePort: port("zone-port", 9300),
-    zoneServers: integerFlag("zones", values.zones, 2, [0, 64], HELP),
-    login: { autoCreateAccounts: values["auto-create"] === true, ...(limits === undefined ? {} : { limits }) },
+    zones: integerFlag("zones", values.zones, 2, [0, 64], HELP),
+    worldName: values["world-name"],
+    maxPlayers: integerFlag("max-players", values["max-players"], 2000, [1, 1_000_000], HELP),
+    autoCreate: values["auto-create"] === true,
+  };
+}
+
+async function startSingleProcess(
+  platform: Platform,
+  o: SingleProcessOptions,
+  location: StoreLocation,
+  running: Running,
+): Promise<void> {
+  const store = await openStore(location, { platform });
+  running.store = store;
+  const limits = loopbackLimits(o.address, undefined);
+  const cluster = await startCluster(platform, {
+    store,
+    address: o.address,
+    ...(o.publicAddress === undefined ? {} : { publicAddress: o.publicAddress }),
+    loginPort: o.loginPort,
+    worldPort: o.worldPort,
+    zonePort: o.zonePort,
+    zoneServers: o.zones,
+    login: { autoCreateAccounts: o.autoCreate, ...(limits === undefined ? {} : { limits }) },
     world: {
-      ...(values["world-name"] === undefined ? {} : { name: values["world-name"] }),
-      maxPlayers: integerFlag("max-players", values["max-players"], 2000, [1, 1_000_000], HELP),
+      ...(o.worldName === undefined ? {} : { name: o.worldName }),
+      maxPlayers: o.maxPlayers,
       ...(limits === undefined ? {} : { limits }),
     },
     zone: limits === undefined ? {} : { limits },
@@ -202,8 +230,36 @@ async function startSingleProcess(
     zones: cluster.zones.map((z) => `${z.name} udp ${z.publicAddress.address}:${z.publicAddress.port}`).join(", "),
     servertalk: "in-process",
     store: describeStore(location),
-    autoCreateAccounts: values["auto-create"] === true,
+    autoCreateAccounts: o.autoCreate,
   });
+}
+
+/** Checks that the configuration has what the roles to run need, before anything is opened. */
+function checkRoles(config: ServeConfig, roles: readonly string[], zoneFilter: string | undefined): void {
+  if (roles.includes("login")) {
+    if (config.login === undefined) {
+      throw new RoleError("ROLE_BAD_CONFIG", "Cannot run login: the configuration has no login section");
+    }
+    if (config.login.servertalk === undefined) {
+      throw new RoleError("ROLE_BAD_CONFIG", "Cannot run login: login.servertalk (where worlds connect) is missing");
+    }
+  }
+  if (roles.includes("world")) {
+    if (config.world === undefined) {
+      throw new RoleError("ROLE_BAD_CONFIG", "Cannot run world: the configuration has no world section");
+    }
+    if (config.world.servertalk === undefined) {
+      throw new RoleError("ROLE_BAD_CONFIG", "Cannot run world: world.servertalk (where zones connect) is missing");
+    }
+  }
+  if (roles.includes("zone") && !config.zones.some((z) => zoneFilter === undefined || z.name === zoneFilter)) {
+    throw new RoleError(
+      "ROLE_BAD_CONFIG",
+      zoneFilter === undefined
+        ? "Cannot run zone: the configuration lists no zone servers"
+        : `Cannot run zone ${zoneFilter}: the configuration has no zone server of that name`,
+    );
+  }
 }
 
 async function startFromConfig(
@@ -258,16 +314,7 @@ async function startFromConfig(
     admin ??= a;
   }
   if (roles.includes("zone")) {
-    const zones = config.zones.filter((z) => zoneFilter === undefined || z.name === zoneFilter);
-    if (zones.length === 0) {
-      throw new RoleError(
-        "ROLE_BAD_CONFIG",
-        zoneFilter === undefined
-          ? "Cannot run zone: the configuration lists no zone servers"
-          : `Cannot run zone ${zoneFilter}: the configuration has no zone server of that name`,
-      );
-    }
-    for (const c of zones) {
+    for (const c of config.zones.filter((z) => zoneFilter === undefined || z.name === zoneFilter)) {
       const { admin: a, ...options } = c;
       const limits = loopbackLimits(options.address ?? "127.0.0.1", options.limits);
       running.zones.push(await startZone(platform, { ...options, ...(limits === undefined ? {} : { limits }) }));
@@ -347,6 +394,7 @@ export const serveCommand: Command = {
           env: (name) => process.env[name],
           readFile: (path) => readFileSync(path, "utf8"),
         });
+        checkRoles(config, roles, values.zone);
       } catch (error) {
         if (error instanceof RoleError) {
           console.error(`qeynos: ${error.message}`);
@@ -362,11 +410,12 @@ export const serveCommand: Command = {
         : { dataDir: fromFile.dataDir ?? "./data" })
       : storeLocation(values, HELP);
 
+    const single = roles === undefined ? singleProcessOptions(values) : undefined;
     const running: Running = { zones: [] };
     let adminListen: AdminListen | undefined;
     try {
-      if (roles === undefined) await startSingleProcess(platform, values, location, running);
-      else adminListen = await startFromConfig(platform, config!, roles, values.zone, location, running);
+      if (single !== undefined) await startSingleProcess(platform, single, location, running);
+      else adminListen = await startFromConfig(platform, config!, roles!, values.zone, location, running);
       const listen = adminPort !== undefined
         ? { port: adminPort, ...(values["admin-address"] === undefined ? {} : { address: values["admin-address"] }) }
         : adminListen;
