@@ -284,6 +284,7 @@ function worldSection(r: Reader, node: Node | null, environment: ConfigEnvironme
     "zones",
     "startZone",
     "spawn",
+    "spawnRadius",
     "maxPlayers",
     "maxPlayersPerInstance",
     "keyTtlMs",
@@ -315,6 +316,7 @@ function worldSection(r: Reader, node: Node | null, environment: ConfigEnvironme
     r.fail(m.get("startZone"), `${p}.startZone`, "must be one of world.zones");
   }
   if (m.has("spawn")) out.spawn = spawn(r, m.get("spawn")!, `${p}.spawn`);
+  if (m.has("spawnRadius")) out.spawnRadius = r.number(m.get("spawnRadius"), `${p}.spawnRadius`, 0, 1e6);
   if (m.has("maxPlayers")) out.maxPlayers = r.integer(m.get("maxPlayers"), `${p}.maxPlayers`, 1, 1_000_000);
   if (m.has("maxPlayersPerInstance")) {
     out.maxPlayersPerInstance = r.integer(m.get("maxPlayersPerInstance"), `${p}.maxPlayersPerInstance`, 1, 1_000_000);

@@ -104,6 +104,8 @@ export interface WorldOptions {
   readonly startZone?: string;
   /** Where a character appears in a zone it enters by zoning; default the origin. */
   readonly spawn?: SpawnPoint;
+  /** New characters and players who zone in appear at a random point this far (x/z plane) from `spawn`; default 0. */
+  readonly spawnRadius?: number;
   /** Players at most (the capacity rule marks the world TAKEN at this); default 2000. */
   readonly maxPlayers?: number;
   /** Players per zone instance before another instance is booted; default 500. */
@@ -504,7 +506,7 @@ export class WorldServer {
       const rules = STORE_RULES.characterName;
       if (m.name.length < rules.min || m.name.length > rules.max) return reply(CreateCharacterResponse.BadNameLength);
       if (!rules.pattern.test(m.name)) return reply(CreateCharacterResponse.NameInvalid);
-      const spawn = this.#options.spawn ?? WORLD_DEFAULTS.spawn;
+      const spawn = this.#spawnPoint();
       try {
         const character = await this.#store.characters.create({
           accountId: m.accountId,
@@ -548,6 +550,16 @@ export class WorldServer {
       this.#emit({ type: "character.deleted", charId: m.charId, accountId: m.accountId });
       ctx.reply({ deleted: true, reason: "" });
     });
+  }
+
+  /** The spawn point, scattered uniformly over a disc of `spawnRadius`. */
+  #spawnPoint(): SpawnPoint {
+    const spawn = this.#options.spawn ?? WORLD_DEFAULTS.spawn;
+    const radius = this.#options.spawnRadius ?? 0;
+    if (radius <= 0) return spawn;
+    const r = radius * Math.sqrt(this.#platform.rng.float());
+    const angle = 2 * Math.PI * this.#platform.rng.float();
+    return { ...spawn, x: spawn.x + r * Math.cos(angle), z: spawn.z + r * Math.sin(angle) };
   }
 
   #summary(c: Character): CharacterSummary {
@@ -791,7 +803,7 @@ export class WorldServer {
           return no(ZoneChangeResult.NotAllowed);
         }
         if (record.zoneName === target) return no(ZoneChangeResult.AlreadyThere);
-        const spawn = this.#options.spawn ?? WORLD_DEFAULTS.spawn;
+        const spawn = this.#spawnPoint();
         const moved = { ...state, zone: target, ...spawn };
         const result = await this.#handOff(record, moved, target);
         if (result === undefined) return no(ZoneChangeResult.ZoneUnavailable);

@@ -138,6 +138,8 @@ export const ZONE_DEFAULTS = {
 
 const V = QEYNOS_PROTOCOL_VERSION;
 const MOVE_UPDATE = QeynosWorld.opcodeOf("MoveUpdate", V);
+/** Outbox marker: close the connection. */
+const CLOSE = -1;
 
 interface Instance {
   readonly id: number;
@@ -271,7 +273,7 @@ export class ZoneServer {
   #nextSpawn = 1;
   #players = 0;
   #dispatching: EqStreamConnection | undefined;
-  readonly #outbox: Array<() => void> = [];
+  readonly #outbox: { connection: EqStreamConnection; opcode: number; payload: Uint8Array | undefined }[] = [];
   #outboxTimer: TimerId | undefined;
   #lastStatusUs = 0;
   #draining = false;
@@ -689,7 +691,7 @@ export class ZoneServer {
   #sendOn(connection: EqStreamConnection, opcode: number, payload: Uint8Array): boolean {
     if (connection.finished) return false;
     if (this.#mustDefer(connection)) {
-      this.#defer(() => void this.#sendNow(connection, opcode, payload));
+      this.#defer(connection, opcode, payload);
       return true;
     }
     return this.#sendNow(connection, opcode, payload);
@@ -708,7 +710,7 @@ export class ZoneServer {
 
   /** Closes a client connection (after what was sent to it before, in order). */
   #close(connection: EqStreamConnection): void {
-    if (this.#mustDefer(connection)) this.#defer(() => connection.close("local"));
+    if (this.#mustDefer(connection)) this.#defer(connection, CLOSE, undefined);
     else connection.close("local");
   }
 
@@ -721,13 +723,17 @@ export class ZoneServer {
     return this.#outbox.length > 0 || (this.#dispatching !== undefined && this.#dispatching !== connection);
   }
 
-  #defer(action: () => void): void {
-    this.#outbox.push(action);
+  /** Queues a send (or, with opcode `CLOSE`, a close) for the next turn, after everything queued before. */
+  #defer(connection: EqStreamConnection, opcode: number, payload: Uint8Array | undefined): void {
+    this.#outbox.push({ connection, opcode, payload });
     if (this.#outboxTimer === undefined) {
       this.#outboxTimer = this.#platform.timers.setTimeout(() => {
         this.#outboxTimer = undefined;
-        const actions = this.#outbox.splice(0);
-        for (const run of actions) run();
+        const queued = this.#outbox.splice(0);
+        for (const { connection: c, opcode: o, payload: p } of queued) {
+          if (p === undefined) c.close("local");
+          else this.#sendNow(c, o, p);
+        }
       }, 0);
     }
   }

@@ -4,11 +4,15 @@ import {
   ChannelResult,
   ChatKind,
   ChatResultCode,
+  CreateCharacterResponse,
   EnterResult,
   ZoneChangeResult,
 } from "../../../src/roles/messages/mod.ts";
 import {
   ChannelMembership,
+  CharacterCreate,
+  CharacterDelete,
+  CharacterList,
   ChatDeliver,
   ChatRoute,
   decodeCharacterState,
@@ -604,5 +608,46 @@ test("a draining world goes OFFLINE, tells login, and refuses entries and keys",
     });
     assert.equal((await client.expect("WorldEnterReply")).result, EnterResult.Draining);
     await w.world.close({ graceUs: 0 });
+  });
+});
+
+test("world creates, lists and deletes characters for login, scattered around the spawn point", async () => {
+  const sim = newSim(22);
+  await runSim(sim, async () => {
+    const w = await setup(sim, { spawnRadius: 50, spawn: { x: 100, y: 0, z: -100, heading: 0 } });
+    const link = w.loginLink();
+    const create = (name: string) =>
+      link.request(CharacterCreate, { accountId: w.accountId, name, race: 1, class: 2, gender: 0 });
+    const created = await create("Antonius");
+    assert.equal(created.result, CreateCharacterResponse.Success);
+    assert.equal(created.character?.zone, "qeynos");
+    assert.equal((await create("antonius")).result, CreateCharacterResponse.NameTaken);
+    assert.equal((await create("Bad Name")).result, CreateCharacterResponse.NameInvalid);
+    assert.equal((await create("Ab")).result, CreateCharacterResponse.BadNameLength);
+    const more = [await create("Firiona"), await create("Mayong")];
+    const positions = await Promise.all(
+      [created, ...more].map((c) => w.store.characters.get(c.character!.id)),
+    );
+    for (const c of positions) assert.ok(Math.hypot(c!.x - 100, c!.z + 100) <= 50, `${c!.x},${c!.z}`);
+    assert.notEqual(positions[0]!.x, positions[1]!.x);
+    const list = await link.request(CharacterList, { accountId: w.accountId });
+    assert.deepEqual(list.characters.map((c) => c.name), [
+      "Varsoon",
+      "Gerun",
+      "Lucan",
+      "Antonius",
+      "Firiona",
+      "Mayong",
+    ]);
+    await enter(w, w.chars.Varsoon!);
+    const inGame = await link.request(CharacterDelete, { accountId: w.accountId, charId: w.chars.Varsoon! });
+    assert.deepEqual(inGame, { deleted: false, reason: "The character is in the game" });
+    const other = await link.request(CharacterDelete, { accountId: w.accountId + 1, charId: w.chars.Gerun! });
+    assert.equal(other.deleted, false);
+    assert.deepEqual(await link.request(CharacterDelete, { accountId: w.accountId, charId: w.chars.Gerun! }), {
+      deleted: true,
+      reason: "",
+    });
+    assert.equal((await w.store.characters.get(w.chars.Gerun!))!.deletedMs !== null, true);
   });
 });
