@@ -450,11 +450,15 @@ export class Link {
     return promise.then(() => this.#platform.clock.now() - now);
   }
 
-  /** After queuing: flush at once when a chunk's worth is waiting, else on the next event-loop turn. */
+  /** After queuing: flush at once for the first message of a turn or a chunk's worth, else at the turn's end. */
   #afterSend(): boolean {
-    if (this.#core.queuedBytes >= this.#flushBytes) this.#service();
-    else if (this.#flushTimer === undefined && !this.#servicing) {
+    if (this.#core.queuedBytes >= this.#flushBytes) {
+      this.#service();
+    } else if (this.#flushTimer === undefined && !this.#servicing) {
+      // The first send of an event-loop turn goes out at once (a lone request waits for nothing);
+      // the timer ends the turn, and what is sent meanwhile leaves together when it fires.
       this.#flushTimer = this.#platform.timers.setTimeout(this.#flush, 0);
+      this.#service();
     }
     return this.#core.writable;
   }

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { main } from "../../src/main.ts";
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const original = { log: console.log, error: console.error };
+  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
+  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
+  try {
+    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = original.log;
+    console.error = original.error;
+  }
+}
+
+test("qeynos servertalk --help and qeynos bench servertalk --help print their usage", async () => {
+  const help = await run(["servertalk", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /^Usage: qeynos servertalk serve/);
+  const bench = await run(["bench", "servertalk", "--help"]);
+  assert.equal(bench.code, 0);
+  assert.match(bench.out, /^Usage: qeynos bench servertalk/);
+  assert.match((await run(["bench", "--help"])).out, /servertalk/);
+});
+
+test("qeynos servertalk refuses bad usage with one line and exit status 2", async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["servertalk"], /^qeynos: Missing subcommand: serve, world or ping/],
+    [["servertalk", "talk"], /^qeynos: Unknown subcommand 'talk'/],
+    [["servertalk", "serve", "--bogus"], /^qeynos: Unknown option '--bogus'/],
+    [["servertalk", "serve", "--target", "x:1"], /^qeynos: Option --target does not apply to servertalk serve/],
+    [["servertalk", "world", "--target", "127.0.0.1:9100"], /^qeynos: Missing --name NAME/],
+    [["servertalk", "ping", "--target", "nowhere"], /^qeynos: Invalid --target 'nowhere': expected HOST:PORT/],
+    [["servertalk", "serve", "--account", "nopassword"], /^qeynos: Invalid --account/],
+    [
+      ["bench", "servertalk", "--size", "10"],
+      /^qeynos: Invalid value for --size: '10' is not an integer in 64\.\.65536/,
+    ],
+    [["bench", "servertalk", "--message", "poem"], /^qeynos: Invalid value for --message: 'poem' is not zone or chat/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await run(args);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.err, message, args.join(" "));
+    assert.match(result.err, /Usage: qeynos/);
+  }
+});
