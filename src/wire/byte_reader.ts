@@ -14,7 +14,33 @@ const shortTextCache: (string | undefined)[] = new Array(SHORT_TEXT_CACHE_SLOTS)
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT32 = new Float32Array(FLOAT_BYTES.buffer, 0, 1);
 const FLOAT64 = new Float64Array(FLOAT_BYTES.buffer, 0, 1);
+const FLOAT_WORDS = new Int32Array(FLOAT_BYTES.buffer, 0, 2);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Short ASCII (most names) is built straight from the buffer, without a view or a decoder, and the
+ * same names recur: a small cache returns the string already built. `undefined` when not ASCII.
+ */
+function shortAscii(b: Uint8Array, at: number, length: number): string | undefined {
+  const end = at + length;
+  let hash = length;
+  for (let i = at; i < end; i++) {
+    const byte = b[i]!;
+    if (byte >= 0x80) return undefined;
+    hash = (hash * 31 + byte) | 0;
+  }
+  const slot = hash & (SHORT_TEXT_CACHE_SLOTS - 1);
+  const cached = shortTextCache[slot];
+  if (cached !== undefined && cached.length === length) {
+    let j = 0;
+    while (j < length && cached.charCodeAt(j) === b[at + j]) j++;
+    if (j === length) return cached;
+  }
+  let text = "";
+  for (let k = at; k < end; k++) text += String.fromCharCode(b[k]!);
+  shortTextCache[slot] = text;
+  return text;
+}
 
 /** Longest VarInt (32-bit) and VarLong (64-bit) encodings, in bytes. */
 const MAX_VARINT_BYTES = 5;
@@ -162,10 +188,7 @@ export class ByteReader {
     const at = this.#take(4, "f32");
     if (!LITTLE_ENDIAN) return this.#view.getFloat32(at, true);
     const b = this.#bytes;
-    FLOAT_BYTES[0] = b[at]!;
-    FLOAT_BYTES[1] = b[at + 1]!;
-    FLOAT_BYTES[2] = b[at + 2]!;
-    FLOAT_BYTES[3] = b[at + 3]!;
+    FLOAT_WORDS[0] = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
     return FLOAT32[0]!;
   }
   f32be(): number {
@@ -175,7 +198,8 @@ export class ByteReader {
     const at = this.#take(8, "f64");
     if (!LITTLE_ENDIAN) return this.#view.getFloat64(at, true);
     const b = this.#bytes;
-    for (let i = 0; i < 8; i++) FLOAT_BYTES[i] = b[at + i]!;
+    FLOAT_WORDS[0] = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+    FLOAT_WORDS[1] = b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24);
     return FLOAT64[0]!;
   }
   f64be(): number {
@@ -329,8 +353,13 @@ export class ByteReader {
   /** Bytes prefixed by their length as a VarInt (a view, not a copy). */
   bytesv(maxBytes = 0xffff_ffff): Uint8Array {
     const start = this.#offset;
-    const length = this.uvarint();
-    if (length <= maxBytes && length <= this.remaining) return this.bytes(length);
+    const first = start < this.#end ? this.#bytes[start]! : 0x80;
+    const length = first < 0x80 ? (this.#offset = start + 1, first) : this.uvarint();
+    if (length <= maxBytes && length <= this.#end - this.#offset) {
+      const at = this.#offset;
+      this.#offset = at + length;
+      return this.#bytes.subarray(at, at + length);
+    }
     const remaining = this.remaining;
     this.#offset = start;
     if (length > maxBytes) {
@@ -348,32 +377,14 @@ export class ByteReader {
   /** UTF-8 text prefixed by its byte length as a VarInt. */
   strv(maxBytes = 0xffff_ffff): string {
     const start = this.#offset;
-    const length = this.uvarint();
-    // Short ASCII (most names) is built straight from the buffer, without a view or a decoder, and
-    // the same names recur: a small cache returns the string already built.
+    const b = this.#bytes;
+    // One-byte lengths (under 128) are by far the most common: read them inline.
+    const first = start < this.#end ? b[start]! : 0x80;
+    const length = first < 0x80 ? (this.#offset = start + 1, first) : this.uvarint();
     if (length <= ASCII_FAST_PATH_BYTES && length <= maxBytes && length <= this.#end - this.#offset) {
-      const b = this.#bytes;
-      const at = this.#offset;
-      const end = at + length;
-      let hash = length;
-      let i = at;
-      for (; i < end; i++) {
-        const byte = b[i]!;
-        if (byte >= 0x80) break;
-        hash = (hash * 31 + byte) | 0;
-      }
-      if (i === end) {
-        this.#offset = end;
-        const slot = hash & (SHORT_TEXT_CACHE_SLOTS - 1);
-        const cached = shortTextCache[slot];
-        if (cached !== undefined && cached.length === length) {
-          let j = 0;
-          while (j < length && cached.charCodeAt(j) === b[at + j]) j++;
-          if (j === length) return cached;
-        }
-        let text = "";
-        for (let k = at; k < end; k++) text += String.fromCharCode(b[k]!);
-        shortTextCache[slot] = text;
+      const text = shortAscii(b, this.#offset, length);
+      if (text !== undefined) {
+        this.#offset += length;
         return text;
       }
     }
