@@ -358,7 +358,9 @@ async function setup(seed: number): Promise<Real> {
   return real;
 }
 
-test("registration survives resets, crashes and partitions without ever duplicating (fc.commands, simulated TCP)", async () => {
+test("registration survives resets, crashes and partitions without ever duplicating (fc.commands, simulated TCP)", {
+  timeout: 300_000,
+}, async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 0, max: 2 ** 31 - 1 }),

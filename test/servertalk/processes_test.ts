@@ -123,7 +123,9 @@ async function refusedCode(port: number, name: string, account: string, password
   return refused.code;
 }
 
-test("two Qeynos processes register, exchange requests and notices, survive killed peers, and refuse bad credentials", async () => {
+test("two Qeynos processes register, exchange requests and notices, survive killed peers, and refuse bad credentials", {
+  timeout: 120_000,
+}, async () => {
   const port = await freePort();
   const processes: Qeynos[] = [];
   const track = (q: Qeynos) => (processes.push(q), q);
