@@ -258,6 +258,10 @@ export class Link {
   get remote(): { readonly address: string; readonly port: number } {
     return this.#connection.remote;
   }
+  /** Our address. */
+  get local(): { readonly address: string; readonly port: number } {
+    return this.#connection.local;
+  }
   /** `"open"` once the handshake is done; `"closed"` at the end. */
   get state(): string {
     return this.#core.state;

@@ -50,6 +50,8 @@ export interface ServerOptions extends LinkOptions {
   readonly maxNotices?: number;
   /** Feature bits offered; default all. */
   readonly features?: number;
+  /** Feature bits a peer must offer, or be refused with `SERVERTALK_VERSION_MISMATCH`; default none. */
+  readonly requiredFeatures?: number;
   /** Handlers; default a new Router. Share one to serve the same handlers on several servers. */
   readonly router?: Router;
 }
@@ -232,6 +234,15 @@ export class ServertalkServer {
         new ServertalkError(code, `Cannot accept link: server ${this.#options.name} is ${this.#state}`, {
           retryAfterMs: 5000,
         }),
+      );
+    }
+    const required = this.#options.requiredFeatures ?? 0;
+    if ((hello.features & required) !== required) {
+      return refuse(
+        new ServertalkError(
+          ServertalkErrorCode.VersionMismatch,
+          `Cannot accept link: features 0x${hello.features.toString(16)} lack required 0x${required.toString(16)}`,
+        ),
       );
     }
     const allowed = this.#options.allowRoles;

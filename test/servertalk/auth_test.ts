@@ -305,6 +305,27 @@ test("the server refuses a wrong protocol version and anything sent before the h
   await server.shutdown();
 });
 
+test("a server refuses a peer that lacks a required feature with SERVERTALK_VERSION_MISMATCH", async () => {
+  const { platform } = testPlatform();
+  const server = new ServertalkServer(platform, {
+    name: "login",
+    role: ServerRole.Login,
+    requireAuth: false,
+    requiredFeatures: 0x2,
+  });
+  const client = new ServertalkClient(platform, {
+    name: "old-world",
+    role: ServerRole.World,
+    features: 0x1,
+    connect: () => server.connectInProcess(),
+  });
+  await assert.rejects(client.dial(), {
+    code: "SERVERTALK_VERSION_MISMATCH",
+    message: "Cannot accept link: features 0x1 lack required 0x2",
+  });
+  await server.shutdown();
+});
+
 test("requireAuth without an authenticator refuses everyone; a TAKEN server refuses new links", async () => {
   const closed = await authServer({ withAuthenticator: false });
   assert.equal(await attempt(closed, {}), "SERVERTALK_AUTH_UNAVAILABLE");
