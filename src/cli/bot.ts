@@ -4,7 +4,14 @@
  * @module
  */
 import { createConsoleLog, createRealPlatform, parseLogLevel } from "../platform/mod.ts";
-import { botCharacterName, type BotOutcome, type BotScriptName, runBot } from "../roles/mod.ts";
+import {
+  botCharacterName,
+  type BotEvent,
+  type BotOutcome,
+  type BotScriptName,
+  Histogram,
+  runBot,
+} from "../roles/mod.ts";
 import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos bot [options]
@@ -94,6 +101,20 @@ export const botCommand: Command = {
     const json = values.json === true;
 
     const platform = createRealPlatform(createConsoleLog({ level }));
+    // Movement latency: from a bot sending a position to another bot seeing it (all bots share this clock).
+    const RING = 256;
+    const sentAt = new Map<number, Float64Array>();
+    const moveLatency = new Histogram();
+    const observer = (e: BotEvent) => {
+      if (e.type === "move.sent") {
+        let ring = sentAt.get(e.charId);
+        if (ring === undefined) sentAt.set(e.charId, ring = new Float64Array(RING).fill(-1));
+        ring[e.sequence % RING] = e.atUs;
+      } else if (e.type === "move.seen") {
+        const at = sentAt.get(e.fromCharId)?.[e.sequence % RING];
+        if (at !== undefined && at >= 0) moveLatency.record(e.atUs - at);
+      }
+    };
     const target = { address: match[1]!, port: Number(match[2]) };
     const indexes = Array.from({ length: count }, (_, i) => first + i);
     const names = indexes.map((i) => botCharacterName(prefix, i));
@@ -111,6 +132,7 @@ export const botCommand: Command = {
         zones,
         peers: names,
         attempts,
+        observer,
         ...(values.bind === undefined ? {} : { bindAddress: values.bind }),
       });
       if (json) console.log(JSON.stringify(outcome));
@@ -137,6 +159,11 @@ export const botCommand: Command = {
       failed: failed.length,
       notSaved: outcomes.filter((o) => o.ok && !o.saved).length,
       enterMs: { p50: percentile(enter, 0.5), p99: percentile(enter, 0.99), max: enter.at(-1) ?? 0 },
+      moveLatencyMs: {
+        samples: moveLatency.count,
+        p50: moveLatency.percentile(0.5) / 1000,
+        p99: moveLatency.percentile(0.99) / 1000,
+      },
       wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     };
     if (json) console.log(JSON.stringify({ summary }));
@@ -145,6 +172,11 @@ export const botCommand: Command = {
         `\n${summary.ok}/${count} bots ok, ${summary.failed} failed` +
           (summary.notSaved > 0 ? `, ${summary.notSaved} logged out unsaved` : "") +
           `; time to zone p50 ${summary.enterMs.p50.toFixed(0)} ms, p99 ${summary.enterMs.p99.toFixed(0)} ms; ` +
+          (summary.moveLatencyMs.samples === 0
+            ? ""
+            : `movement seen by others after p50 ${summary.moveLatencyMs.p50.toFixed(1)} ms, p99 ${
+              summary.moveLatencyMs.p99.toFixed(1)
+            } ms (${summary.moveLatencyMs.samples} samples); `) +
           `${summary.wallSeconds} s`,
       );
     }
