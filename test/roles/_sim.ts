@@ -72,7 +72,7 @@ export class LoginClient {
 
   /** Sends a login request and returns the reply's code. */
   async login(username: string, password: string): Promise<number> {
-    this.send({ kind: "LoginRequest", username, password, version: 546 });
+    this.send({ kind: "LoginRequest", username, password, version: this.#version });
     return (await this.expect("LoginReply")).loginResponse;
   }
 

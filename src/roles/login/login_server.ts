@@ -452,11 +452,7 @@ export class LoginServer {
   }
 
   #replyLogin(connection: EqStreamConnection, version: number, code: number): void {
-    if (Eq2Login.supportsVersion(version)) {
-      this.#send(connection, version, { kind: "LoginReply", loginResponse: code });
-      return;
-    }
-    // A version without an opcode table still gets a reply in its own layout under opcode 4.
+    // The reply goes out in the client's own layout when one is declared, else in the captured client's.
     let body: Uint8Array;
     try {
       body = encodeStruct(Eq2LoginStructs.LoginReply, { loginResponse: code }, version);

@@ -170,6 +170,24 @@ test("login accepts a good password and refuses a wrong one, a banned account an
   });
 });
 
+test("an older client version is refused in its own layout, and an unreadable login request closes the session", async () => {
+  const sim = newSim(7);
+  await runSim(sim, async () => {
+    const s = await setup(sim);
+    const older = await LoginClient.connect(s.client, s.target, sim.address("client"), 283);
+    assert.equal(await older.login("antonia", "password1"), LoginResponse.VersionMismatch);
+    const garbage = await LoginClient.connect(s.client, s.target, sim.address("client"));
+    garbage.link.send(0, Uint8Array.of(1, 2, 3));
+    await garbage.link.closed(5_000_000);
+    assert.equal(garbage.link.open, false);
+    assert.equal(s.login.counters.malformed, 1);
+    const early = await LoginClient.connect(s.client, s.target, sim.address("client"));
+    early.send({ kind: "WorldListRequest" });
+    assert.equal(await early.login("antonia", "password1"), LoginResponse.Accepted, "ignored until logged in");
+    assert.equal(s.login.counters.dropped, 1);
+  });
+});
+
 test("a newer client's version mismatch reply is written in that client's own layout", () => {
   const reply = encodeStruct(Eq2LoginStructs.LoginReply, { loginResponse: LoginResponse.VersionMismatch }, 1208);
   assert.equal(decodeStruct(Eq2LoginStructs.LoginReply, reply, 1208).loginResponse, LoginResponse.VersionMismatch);
