@@ -651,3 +651,32 @@ test("world creates, lists and deletes characters for login, scattered around th
     assert.equal((await w.store.characters.get(w.chars.Gerun!))!.deletedMs !== null, true);
   });
 });
+
+test("a line for a player still on the way to a zone is held and delivered once when they arrive", async () => {
+  const sim = newSim(23);
+  await runSim(sim, async () => {
+    const w = await setup(sim, {}, [100]);
+    await enter(w, w.chars.Varsoon!);
+    const a = arrive(w, w.chars.Varsoon!);
+    await enter(w, w.chars.Gerun!);
+    assert.equal(w.world.players().find((p) => p.name === "Gerun")?.place, "assigned");
+    const reply = await a.zone.link.request(ChatRoute, {
+      kind: ChatKind.Tell,
+      senderId: w.chars.Varsoon!,
+      senderName: "Varsoon",
+      messageId: 5,
+      to: "Gerun",
+      channel: "",
+      text: "welcome",
+    });
+    assert.equal(reply.result, ChatResultCode.Delivered);
+    await sim.sleep(50_000);
+    assert.equal(a.zone.lines.length, 0, "held while Gerun is not in a zone yet");
+    arrive(w, w.chars.Gerun!);
+    await sim.sleep(50_000);
+    assert.deepEqual(a.zone.lines.map((l) => [l.messageId, l.recipients]), [[5, [w.chars.Gerun]]]);
+    arrive(w, w.chars.Gerun!); // a repeated announcement does not deliver it again
+    await sim.sleep(50_000);
+    assert.equal(a.zone.lines.length, 1);
+  });
+});

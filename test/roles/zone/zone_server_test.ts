@@ -406,3 +406,20 @@ test("draining tells every player why, saves each, and disconnects them", async 
     ]);
   });
 });
+
+test("requests beyond maxQueuedPerSession are refused with a RateLimited protocol error", async () => {
+  const sim = newSim(41);
+  await runSim(sim, async () => {
+    const z = await setup(sim, { maxQueuedPerSession: 3, chatPerSecond: 100 });
+    const a = await enter(z, 1, "c1", { x: 0, z: 0 });
+    for (let i = 1; i <= 10; i++) a.client.send({ kind: "ChatTell", messageId: i, to: "Herob", text: "hi" });
+    await sim.sleep(500_000);
+    const errors = a.client.all("ProtocolError");
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.text]),
+      Array(7).fill([ProtocolErrorCode.RateLimited, "Too many requests waiting"]),
+    );
+    assert.deepEqual(a.client.all("ChatResult").map((m) => m.messageId), [1, 2, 3]);
+    assert.equal(z.world.routed.length, 3);
+  });
+});
