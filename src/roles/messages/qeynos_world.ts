@@ -96,7 +96,7 @@ export const ZoneChangeReply = defineStruct("ZoneChangeReply", [
 
 /** Client → zone: say to players nearby. `messageId` is chosen by the sender, unique per sender. */
 export const ChatSay = defineStruct("ChatSay", [{ since: V1, fields: [["messageId", u32], ["text", text]] }]);
-/** Client → zone: shout to the whole zone. */
+/** Client → zone: shout to the players within shout range (wider than a say). */
 export const ChatShout = defineStruct("ChatShout", [{ since: V1, fields: [["messageId", u32], ["text", text]] }]);
 /** Client → zone: tell one player, wherever they are. */
 export const ChatTell = defineStruct("ChatTell", [
