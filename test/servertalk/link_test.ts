@@ -320,3 +320,18 @@ test("a mock link runs handlers for one-way messages and requests and records wh
   assert.equal((mock.sent[1]!.message as { text: string }).text, "players: 12");
   await mock.close();
 });
+
+test("messages piling up behind a busy handler past maxInboundQueueBytes close the link with SERVERTALK_INBOUND_OVERFLOW", async () => {
+  const { server, link, stop } = await connected({ server: { maxInboundQueueBytes: 4096 } });
+  const release = Promise.withResolvers<void>();
+  server.handle(ChannelMessage, async () => {
+    await release.promise; // the first message holds the line
+  });
+  const message = { chatType: 0, from: "a", to: "", channel: "", targetId: 0, language: 0, text: "x".repeat(900) };
+  for (let i = 0; i < 8; i++) link.send(ChannelMessage, message);
+  const info = await link.closed;
+  assert.equal(info.error.code, "SERVERTALK_INBOUND_OVERFLOW");
+  assert.match(info.error.message, /^Cannot queue message for its handler: \d+ bytes waiting exceed limit 4096$/);
+  release.resolve();
+  await stop();
+});

@@ -269,3 +269,30 @@ test("servertalk runs over real TCP loopback with authentication, and over TLS",
     await server.shutdown();
   }
 });
+
+test("a server holds at most maxLinks links and maxNotices notices", async () => {
+  const { platform } = testPlatform();
+  const server = new ServertalkServer(platform, {
+    name: "login",
+    role: ServerRole.Login,
+    requireAuth: false,
+    maxLinks: 2,
+    maxNotices: 2,
+  });
+  const clients = ["a", "b"].map((name) =>
+    new ServertalkClient(platform, { name, role: ServerRole.World, connect: () => server.connectInProcess() })
+  );
+  await Promise.all(clients.map((c) => c.dial()));
+  const third = new ServertalkClient(platform, {
+    name: "c",
+    role: ServerRole.World,
+    connect: () => server.connectInProcess(),
+    reconnect: { enabled: false },
+  });
+  await assert.rejects(third.dial(), { code: "SERVERTALK_CONNECTION_LOST" });
+  assert.equal(server.metrics().refused, 1);
+  for (const id of ["n1", "n2", "n3"]) server.notify({ id, text: id, ttlMs: 60_000 });
+  assert.deepEqual(server.notices().map((n) => n.id), ["n2", "n3"]);
+  for (const client of clients) await client.close();
+  await server.shutdown();
+});
