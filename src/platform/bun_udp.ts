@@ -13,7 +13,7 @@ interface BunUdpApi {
     port?: number;
     socket: {
       data(socket: BunUdpSocket, data: Uint8Array, port: number, address: string): void;
-      error?(socket: BunUdpSocket, error: Error): void;
+      error?(error: Error): void;
     };
   }): Promise<BunUdpSocket>;
 }
@@ -28,14 +28,22 @@ export function createBunUdp(log: Log): Udp {
         port: options.port ?? 0,
         socket: {
           data: (_socket, data, port, address) => onDatagram(data, address, port),
-          error: (_socket, error) => log.warn("UDP socket error", { error }),
+          // Bun reports each ICMP port-unreachable here (a peer went away): routine, not a warning.
+          error: (error) => log.debug("UDP socket error", { error }),
         },
       });
       let closed = false;
       return {
         local: { address: socket.hostname, port: socket.port },
         send(bytes: Uint8Array, address: string, port: number): void {
-          if (!closed) socket.send(bytes, port, address);
+          if (closed) return;
+          try {
+            socket.send(bytes, port, address);
+          } catch (error) {
+            // Bun throws ECONNREFUSED here after an ICMP port-unreachable from a peer that went away;
+            // the contract is that a send never throws, so the datagram is just lost.
+            log.debug("UDP send failed", { to: `${address}:${port}`, error });
+          }
         },
         close(): void {
           if (closed) return;

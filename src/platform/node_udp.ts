@@ -27,7 +27,12 @@ export function createNodeUdp(log: Log): Udp {
           resolve({
             local: { address: bound.address, port: bound.port },
             send(bytes: Uint8Array, toAddress: string, toPort: number): void {
-              if (!closed) socket.send(bytes, toPort, toAddress);
+              if (closed) return;
+              try {
+                socket.send(bytes, toPort, toAddress);
+              } catch (error) {
+                log.debug("UDP send failed", { to: `${toAddress}:${toPort}`, error });
+              }
             },
             close(): void {
               if (closed) return;

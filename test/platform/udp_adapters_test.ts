@@ -56,6 +56,22 @@ test("the runtime's own UDP adapter keeps the order of a fresh socket's first bu
   assert.deepEqual(received, Array.from({ length: 20 }, (_, i) => i));
 });
 
+test("UDP sends to a port nobody listens on never throw, on every adapter", async () => {
+  const platforms = [createNodePlatform(log), createRealPlatform(log)];
+  for (const platform of platforms) {
+    const gone = await platform.udp.bind({}, () => {});
+    const port = gone.local.port;
+    gone.close();
+    const sender = await platform.udp.bind({}, () => {});
+    // ICMP port-unreachable answers arrive between these sends; Bun reports them by throwing from a later send.
+    for (let i = 0; i < 400; i++) {
+      sender.send(Uint8Array.of(i), "127.0.0.1", port);
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    sender.close();
+  }
+});
+
 test("createRealPlatform() picks the adapter of the running runtime", () => {
   assert.equal(createRealPlatform(log).name, runtimeName());
   assert.equal(createRealPlatform(log, "node").name, "node");

@@ -25,7 +25,6 @@ import {
   ZoneChangeResult,
 } from "../messages/mod.ts";
 import { RoleError, RoleErrorCode } from "../role_error.ts";
-import { withSafeUdp } from "../shared/safe_udp.ts";
 import { BotLink } from "./bot_link.ts";
 
 /** The client version bots announce: the captured real client's. */
@@ -666,7 +665,6 @@ class Bot {
  * ```
  */
 export async function runBot(platform: Platform, options: BotOptions): Promise<BotOutcome> {
-  platform = withSafeUdp(platform);
   const started = platform.clock.now();
   const attempts = Math.max(1, options.attempts ?? 1);
   let bot = new Bot(platform, options);

@@ -43,7 +43,6 @@ import {
 import { ServerStatus } from "../shared/capacity.ts";
 import { emitter, type LoginEvent, type RoleObserver } from "../shared/events.ts";
 import { CharacterCreate, CharacterDelete, CharacterList } from "../shared/role_messages.ts";
-import { withSafeUdp } from "../shared/safe_udp.ts";
 import { SerialQueue } from "../shared/serial_queue.ts";
 import { storeAuthenticator } from "../shared/server_auth.ts";
 import type { ServertalkListen } from "../shared/uplink.ts";
@@ -756,7 +755,6 @@ export class LoginServer {
  * ```
  */
 export async function startLogin(platform: Platform, options: LoginOptions): Promise<LoginServer> {
-  platform = withSafeUdp(platform);
   const servertalk = new ServertalkServer(platform, {
     ...options.link,
     name: "login",

@@ -69,7 +69,6 @@ import {
   ZoneTransfer,
 } from "../shared/role_messages.ts";
 import { storeAuthenticator } from "../shared/server_auth.ts";
-import { withSafeUdp } from "../shared/safe_udp.ts";
 import type { ServertalkListen, Uplink } from "../shared/uplink.ts";
 
 /** A spawn point. */
@@ -1403,7 +1402,6 @@ export class WorldServer {
  * in the background (and again after every reconnect) — see {@linkcode WorldServer.worldId}.
  */
 export async function startWorld(platform: Platform, options: WorldOptions): Promise<WorldServer> {
-  platform = withSafeUdp(platform);
   const holder: { world?: WorldServer } = {};
   const eqstream = await listenEqStream(platform, {
     address: options.address ?? WORLD_DEFAULTS.address,

@@ -56,7 +56,6 @@ import {
   ZoneBoot,
   ZoneTransfer,
 } from "../shared/role_messages.ts";
-import { withSafeUdp } from "../shared/safe_udp.ts";
 import { SerialQueue } from "../shared/serial_queue.ts";
 import { TickLoop, type TickStats } from "../shared/tick_loop.ts";
 import type { Uplink } from "../shared/uplink.ts";
@@ -1393,7 +1392,6 @@ export class ZoneServer {
  * registers with (and again after every reconnect). Instances are booted when world asks.
  */
 export async function startZone(platform: Platform, options: ZoneOptions): Promise<ZoneServer> {
-  platform = withSafeUdp(platform);
   const holder: { zone?: ZoneServer } = {};
   const eqstream = await listenEqStream(platform, {
     address: options.address ?? ZONE_DEFAULTS.address,
