@@ -14,10 +14,11 @@ import type {
   TlsServerOptions,
 } from "../platform/platform.ts";
 import type { Authenticator } from "./auth.ts";
-import { ALL_FEATURES, type HelloMessage, roleName, type ServerRole } from "./control.ts";
+import { ALL_FEATURES, Goodbye, type HelloMessage, roleName, type ServerRole } from "./control.ts";
 import { type CloseInfo, Link, type LinkOptions } from "./link.ts";
 import { LinkCore } from "./link_core.ts";
 import { SystemwideMessage, type SystemwideMessageValue } from "./messages.ts";
+import { Opcode } from "./opcodes.ts";
 import { addTotals, RateMeter, type ServerMetrics, type TrafficTotals } from "./metrics.ts";
 import { createPipe } from "./pipe.ts";
 import { type Handler, Router } from "./router.ts";
@@ -167,9 +168,19 @@ export class ServertalkServer {
   /** Serves a connection obtained elsewhere (a listener of your own, or a pipe). */
   accept(connection: TcpConnection): Link | undefined {
     this.#accepted++;
-    if (this.#records.size >= (this.#options.maxLinks ?? SERVER_DEFAULTS.maxLinks) || this.#state === "offline") {
-      connection.destroy();
+    const full = this.#records.size >= (this.#options.maxLinks ?? SERVER_DEFAULTS.maxLinks);
+    if (full || this.#state === "offline") {
+      // Too busy to run a link: say why in a goodbye and hang up.
       this.#refused++;
+      const reason = full
+        ? {
+          code: ServertalkErrorCode.ServerTaken,
+          message: `Server ${this.#options.name} has no room for another link`,
+        }
+        : { code: ServertalkErrorCode.ServerOffline, message: `Server ${this.#options.name} is shutting down` };
+      connection.start({ data() {}, drain() {}, close() {} });
+      connection.write(LinkCore.prepareFrame(Opcode.Goodbye, Goodbye.encode(reason)));
+      connection.end();
       return undefined;
     }
     const link = new Link(this.#platform, connection, {

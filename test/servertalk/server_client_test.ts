@@ -289,7 +289,10 @@ test("a server holds at most maxLinks links and maxNotices notices", async () =>
     connect: () => server.connectInProcess(),
     reconnect: { enabled: false },
   });
-  await assert.rejects(third.dial(), { code: "SERVERTALK_CONNECTION_LOST" });
+  await assert.rejects(third.dial(), {
+    code: "SERVERTALK_SERVER_TAKEN",
+    message: "Server login has no room for another link",
+  });
   assert.equal(server.metrics().refused, 1);
   for (const id of ["n1", "n2", "n3"]) server.notify({ id, text: id, ttlMs: 60_000 });
   assert.deepEqual(server.notices().map((n) => n.id), ["n2", "n3"]);
