@@ -287,6 +287,7 @@ export class Session {
   #duplicates = 0;
   #protocolErrors = 0;
   #timeouts = 0;
+  #timeoutsUndone = 0;
   #retransmissions = 0;
   #lostUnits = 0;
   #unitsSent = 0;
@@ -1092,6 +1093,7 @@ export class Session {
    * flight at their original send times, and time-based detection judges them again.
    */
   #undoRto(): void {
+    this.#timeoutsUndone++;
     this.#cc.onRtoUndone(this.#now);
     this.#spuriousRto = false;
     this.#rtoEpoch = 0;
@@ -1786,6 +1788,7 @@ export class Session {
       duplicatesReceived: this.#duplicates,
       protocolErrors: this.#protocolErrors,
       timeouts: this.#timeouts,
+      timeoutsUndone: this.#timeoutsUndone,
       retransmissions: this.#retransmissions,
       redundantCopies: this.#copies,
       tailLossProbes: this.#probes,

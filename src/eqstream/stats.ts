@@ -21,6 +21,8 @@ export interface SessionStats {
   readonly protocolErrors: number;
   /** Retransmission timeouts that fired. */
   readonly timeouts: number;
+  /** Timeouts undone because an ack showed the packets had arrived (a delay spike, not a loss). */
+  readonly timeoutsUndone: number;
   /** Reliable packets sent again after being declared lost, by timeout or tail probe. */
   readonly retransmissions: number;
   /** Redundant copies of small reliable packets riding in other datagrams. */

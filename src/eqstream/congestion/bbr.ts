@@ -135,7 +135,8 @@ export class Bbr implements CongestionControl {
       this.#cutInRound = false;
       // A queue that never drained during a whole round is this flow's (or its neighbours') doing:
       // back off a little, so that flows sharing the queue shrink it and drift towards equal shares.
-      if (this.#filledPipe && this.#roundMinRttUs !== Infinity && this.#queueing(this.#roundMinRttUs)) {
+      // (The round's minimum already filters path jitter, so no RTT-variation margin here.)
+      if (this.#filledPipe && this.#roundMinRttUs !== Infinity && this.#standingQueue(this.#roundMinRttUs)) {
         this.#cut(STANDING_QUEUE_CUT, sample.inflightBytes, false);
       }
       this.#roundMinRttUs = Infinity;
@@ -254,6 +255,11 @@ export class Bbr implements CongestionControl {
     // Start-up overshoots on purpose and drains afterwards: its losses trim the window, not the rate.
     const starting = this.#mode === "startup" || this.#mode === "drain";
     this.#cut(LOSS_CUT, sample.inflightBytes + sample.lostBytes, !starting);
+  }
+
+  /** Whether the smallest RTT of a whole round stands well above the minimum: the queue never drained. */
+  #standingQueue(roundMinRttUs: number): boolean {
+    return roundMinRttUs - this.#minRttUs > Math.max(this.#minRttUs / 2, 2_000);
   }
 
   /** Whether an RTT sample stands well above the minimum: more than jitter explains, so a queue. */
