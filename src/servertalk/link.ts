@@ -757,6 +757,13 @@ export class Link {
       this.#serviceAgain = true;
       return;
     }
+    if (!this.#busy && this.#inboxHead === this.#inbox.length) {
+      // Nothing waiting: dispatch at once, without queuing.
+      this.#inboxBytes -= payload.length;
+      this.#dispatch(opcode, requestId, payload);
+      this.#maybeFinishClose();
+      return;
+    }
     this.#inbox.push({ opcode, requestId, payload });
     if (!this.#busy) this.#pump();
   }
@@ -767,7 +774,7 @@ export class Link {
       const item = inbox[this.#inboxHead]!;
       inbox[this.#inboxHead++] = undefined as unknown as InboxItem;
       this.#inboxBytes -= item.payload.length;
-      this.#dispatch(item);
+      this.#dispatch(item.opcode, item.requestId, item.payload);
     }
     if (this.#inboxHead === inbox.length) {
       inbox.length = 0;
@@ -776,8 +783,7 @@ export class Link {
     this.#maybeFinishClose();
   }
 
-  #dispatch(item: InboxItem): void {
-    const { opcode, requestId, payload } = item;
+  #dispatch(opcode: number, requestId: number | undefined, payload: Uint8Array): void {
     const route = this.#router.route(opcode);
     if (route === undefined) {
       if (requestId !== undefined) {
@@ -803,6 +809,45 @@ export class Link {
       }
     }
     const context = new Context(this, this.#sender, opcode, route.type, message, payload, requestId);
+    const chain = route.chain;
+    // The common case, one handler without `next` that finishes synchronously, needs no chain runner.
+    if (chain.length === 1 && chain[0]!.length < 2) {
+      let result: void | Promise<void>;
+      try {
+        result = chain[0]!(context as unknown as MessageContext<never, never>, noop);
+      } catch (error) {
+        this.#onChainDone(context, error ?? new Error("handler threw"), true);
+        return;
+      }
+      if (result === undefined || typeof (result as Promise<void>).then !== "function") {
+        this.#onChainDone(context, undefined, true);
+        return;
+      }
+      this.#busy = true;
+      this.#trackAsync(result);
+      let settled = false;
+      let timer: TimerId | undefined;
+      const settle = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) this.#platform.timers.clearTimeout(timer);
+        this.#onChainDone(context, error, false);
+      };
+      timer = this.#platform.timers.setTimeout(() => {
+        timer = undefined;
+        settle(
+          new ServertalkError(
+            ServertalkErrorCode.HandlerTimeout,
+            `Handler chain for ${opcodeName(opcode)} did not finish within ${this.#handlerTimeoutUs} µs`,
+          ),
+        );
+      }, this.#handlerTimeoutUs);
+      (result as Promise<void>).then(
+        () => settle(undefined),
+        (error) => settle(error ?? new Error("handler rejected")),
+      );
+      return;
+    }
     const run = new ChainRun(
       context,
       route.chain,
