@@ -1,14 +1,15 @@
 import { createConsoleLog } from "./console_log.ts";
 import { createCryptoRng } from "./crypto_rng.ts";
-import { createDenoTcp } from "./deno_tcp.ts";
 import { createDenoUdp } from "./deno_udp.ts";
+import { createNodeTcp } from "./node_tcp.ts";
 import type { Log, Platform } from "./platform.ts";
 import { realClock } from "./real_clock.ts";
 import { createRealTimers } from "./real_timers.ts";
 
 /**
- * The Deno Platform: native `Deno.listenDatagram` UDP and native `Deno.listen`/`Deno.connect` TCP
- * (both measured fastest on Deno; TLS goes through `node:tls`).
+ * The Deno Platform: native `Deno.listenDatagram` UDP (measured fastest on Deno) and `node:net` TCP
+ * (measured faster for servertalk than the `Deno.listen`/`Deno.connect` adapter in `deno_tcp.ts`;
+ * `qeynos bench servertalk --tcp node|deno` compares them).
  */
 export function createDenoPlatform(log: Log = createConsoleLog()): Platform {
   return {
@@ -17,7 +18,7 @@ export function createDenoPlatform(log: Log = createConsoleLog()): Platform {
     timers: createRealTimers(),
     rng: createCryptoRng(),
     udp: createDenoUdp(log),
-    tcp: createDenoTcp(),
+    tcp: createNodeTcp(),
     log,
   };
 }

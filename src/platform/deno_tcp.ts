@@ -150,9 +150,9 @@ function wrap(conn: Deno.TcpConn): TcpConnection {
 /**
  * TCP through `Deno.listen`/`Deno.connect` (plain TCP only; TLS goes through `node:tls`).
  * Reads up to 256 KiB at a time (into one reused buffer, handing out copies) and gathers small
- * writes into one syscall. On Deno 2.9 it carries about twice the servertalk messages per second
- * of `node:net` with the same latency (`qeynos bench servertalk --tcp deno|node`), so the Deno
- * Platform uses it.
+ * writes into one syscall. Raw small writes are much faster than through `node:net`, but once
+ * servertalk batches its frames `node:net` carried more messages per second on Deno 2.9 with the
+ * same latency (`qeynos bench servertalk --tcp deno|node`), so the Deno Platform keeps `node:net`.
  */
 export function createDenoTcp(): Tcp {
   const tlsFallback = createNodeTcp();
