@@ -52,3 +52,20 @@ test("bcryptAccepts() refuses what bcrypt would silently cut or misread", () => 
   assert.equal(bcryptAccepts("€".repeat(25)), false);
   assert.equal(bcryptAccepts("nul\0inside"), false);
 });
+
+test("PasswordHasher in sync mode reads no real clock, so the simulator's guard sees nothing", async () => {
+  const { Simulation } = await import("../../sim/mod.ts");
+  const sim = new Simulation({ seed: 3 });
+  let verified: boolean | undefined;
+  sim.addHost("store", {
+    start: async (platform) => {
+      const hasher = new PasswordHasher(platform.rng, 4, true);
+      const hash = await hasher.hash("botpassword");
+      verified = await hasher.verify("botpassword", hash);
+    },
+  });
+  await sim.run({ untilUs: 1_000_000 });
+  assert.equal(verified, true);
+  assert.deepEqual(sim.violations().recorded.map((v) => v.api), []);
+  assert.ok(Date.now() > 1_600_000_000_000, "the real clock is back after the call");
+});
