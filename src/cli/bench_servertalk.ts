@@ -44,8 +44,8 @@ Options:
                    chat (ChannelMessage: mostly text)
   --seconds S      seconds per throughput measurement (1..60, default 2)
   --compression C  off (default), auto or always
-  --tcp A          TCP adapter: node (node:net) or deno (Deno.listen/Deno.connect, Deno only);
-                   default the runtime's Platform choice
+  --tcp A          TCP adapter: node (node:net, what every real Platform uses; default) or
+                   deno (Deno.listen/Deno.connect, Deno only)
   --in-process     run the receiver in this process instead of a child process
   --receiver       (internal) run as the receiving child and print its ports
   -h, --help       show this help`;
@@ -374,7 +374,7 @@ export const servertalkBenchTarget: Command = {
       throw new UsageError(`Invalid value for --compression: '${compression}' is not off, auto or always`, HELP);
     }
     const base = createRealPlatform(createConsoleLog({ level: "error" }));
-    const tcpName = values.tcp ?? (runtimeName() === "deno" && base.name === "deno" ? "deno" : "node");
+    const tcpName = values.tcp ?? "node";
     if (tcpName !== "node" && !(tcpName === "deno" && runtimeName() === "deno")) {
       throw new UsageError(
         `Invalid value for --tcp: '${tcpName}' is not node${runtimeName() === "deno" ? " or deno" : ""}`,
