@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import bcrypt from "bcryptjs";
 import type { Rng, TcpConnection } from "../../src/platform/platform.ts";
-import { createAuthenticator, hashPassword, MemoryAccounts } from "../../src/servertalk/auth.ts";
+import { createAuthenticator, hashPassword, MemoryAccounts, verifyPasswordSync } from "../../src/servertalk/auth.ts";
 import { ServertalkClient } from "../../src/servertalk/client.ts";
 import { ErrorReply, Goodbye, Hello, HELLO_MAGIC, PROTOCOL_VERSION, ServerRole } from "../../src/servertalk/control.ts";
 import { FrameDecoder, FrameFlag, writeFrameHeader } from "../../src/servertalk/frame.ts";
@@ -54,6 +54,24 @@ test("hashPassword salts from the injected rng and produces bcrypt hashes bcrypt
     message: "Cannot hash password: longer than bcrypt's 72-byte limit",
   });
   await assert.rejects(hashPassword("pw", fixedRng(1), 3), { message: "Cannot hash password: cost 3 is not in 4..31" });
+});
+
+test("verifyPasswordSync checks bcrypt hashes without reading the wall clock, and restores it", async () => {
+  const hash = await hashPassword("pw", fixedRng(9), 4);
+  const realNow = Date.now;
+  let reads = 0;
+  Date.now = () => {
+    reads++;
+    return realNow();
+  };
+  try {
+    assert.equal(verifyPasswordSync("pw", hash), true);
+    assert.equal(verifyPasswordSync("nope", hash), false);
+    assert.equal(reads, 0);
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(Date.now, realNow);
 });
 
 test("the authenticator accepts good credentials and refuses each bad case with its code", async () => {
