@@ -577,6 +577,11 @@ export class Simulation {
         if (code === SPIN.drain) {
           this.#pending = false;
           await yieldToEventLoop();
+          // The event's promises have settled: only now is `stopWhen` looking at its whole effect.
+          if (this.#fatal === undefined && stopWhen !== undefined && stopWhen()) {
+            code = SPIN.stopped;
+            break;
+          }
           continue;
         }
         // Work the kernel was not told about (promise chains nobody returned to it) runs now; any
@@ -602,7 +607,10 @@ export class Simulation {
       this.#fatal = undefined;
       throw fatal;
     }
-    if (code === SPIN.deadline && deadline !== Infinity && deadline > this.#now) this.#now = deadline;
+    // Time passes up to the deadline even when nothing is left to happen before it.
+    if ((code === SPIN.deadline || code === SPIN.quiescent) && deadline !== Infinity && deadline > this.#now) {
+      this.#now = deadline;
+    }
     const reason: RunReason = code === SPIN.deadline
       ? "deadline"
       : code === SPIN.quiescent

@@ -19,6 +19,37 @@ test("Simulation runs timers in virtual time order and stops when quiescent", as
   assert.deepEqual(fired, [["early", 1000], ["same-a", 2000], ["same-b", 2000], ["late", 3000]]);
 });
 
+test("Simulation.run() that runs out of events before its deadline still moves the clock to the deadline", async () => {
+  const sim = new Simulation({ seed: 1 });
+  sim.addHost("a", { start: (p) => void p.timers.setTimeout(() => {}, 1000) });
+  const result = await sim.run({ untilUs: 50_000 });
+  assert.equal(result.reason, "quiescent");
+  assert.equal(result.simTimeUs, 50_000);
+  assert.equal(sim.now, 50_000);
+});
+
+test("Simulation.run() checks stopWhen after events whose promises it waited for", async () => {
+  for (const asyncMode of ["auto", "always"] as const) {
+    const sim = new Simulation({ seed: 1, asyncMode });
+    let settled = 0;
+    sim.addHost("a", {
+      start(p) {
+        const tick = async () => {
+          await Promise.resolve();
+          settled++;
+          // Returning the promise lets the kernel wait for it (see "How asynchronous code stays deterministic").
+          p.timers.setTimeout(tick, 1000);
+        };
+        p.timers.setTimeout(tick, 1000);
+      },
+    });
+    const result = await sim.run({ untilUs: 1_000_000, stopWhen: () => settled >= 5 });
+    assert.equal(result.reason, "stopped", asyncMode);
+    assert.equal(settled, 5, asyncMode);
+    assert.equal(result.simTimeUs, 5000, asyncMode);
+  }
+});
+
 test("Simulation.run() stops at the deadline and sets the clock to it", async () => {
   const sim = new Simulation({ seed: 1 });
   let ticks = 0;
