@@ -265,6 +265,8 @@ export class ZoneServer {
   readonly #keys: AccessKeys<Pending>;
   readonly #notices = new NoticeBoard();
   readonly #pendingSaves = new Map<number, { readonly player: Player; readonly state: CharacterState }>();
+  /** Characters asking world to move them to another zone (which may be hosted here too). */
+  readonly #zoning = new Set<number>();
   readonly #emit: (event: ZoneEvent | CommonEvent) => void;
   readonly #publicAddress: string;
   readonly #viewRadius: number;
@@ -442,7 +444,10 @@ export class ZoneServer {
         return no(error instanceof Error ? error.message : "Bad state");
       }
       const existing = this.#byChar.get(m.charId);
-      if (existing !== undefined) this.#drop(existing, "superseded", "Logged in elsewhere");
+      // A player zoning to an instance on this same server is answered and removed by #zoneChange.
+      if (existing !== undefined && !this.#zoning.has(m.charId)) {
+        this.#drop(existing, "superseded", "Logged in elsewhere");
+      }
       let pendingHere = 0;
       for (const grant of this.#keys.pending()) if (grant.data.instanceId === instance.id) pendingHere++;
       if (instance.players.size + pendingHere >= instance.maxPlayers) return no("Instance is full");
@@ -1240,6 +1245,7 @@ export class ZoneServer {
     if (link === undefined || this.#draining) return reply(ZoneChangeResult.ZoneUnavailable);
     player.leaving = true;
     let result;
+    this.#zoning.add(player.charId);
     try {
       result = await link.request(ZoneTransfer, {
         charId: player.charId,
@@ -1250,6 +1256,8 @@ export class ZoneServer {
       }, { timeoutUs: this.#options.worldRequestTimeoutUs ?? ZONE_DEFAULTS.worldRequestTimeoutUs });
     } catch {
       result = undefined;
+    } finally {
+      this.#zoning.delete(player.charId);
     }
     if (player.gone) return;
     if (result === undefined || result.result !== ZoneChangeResult.Granted) {
