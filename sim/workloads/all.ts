@@ -7,3 +7,4 @@
 import "../scenario/builtin_checks.ts";
 import "./echo.ts";
 import "./eqstream.ts";
+import "./roles/mod.ts";

@@ -646,6 +646,13 @@ class Bot {
     this.#to("done");
   }
 
+  /** Continues after an earlier attempt: its counts, and its move and chat numbering (ids stay unique). */
+  continueFrom(earlier: Bot): void {
+    Object.assign(this.counts, earlier.counts);
+    this.#sequence = earlier.#sequence;
+    this.#messageId = earlier.#messageId;
+  }
+
   /** Closes whatever connection is still open (after a failure). */
   abandon(): void {
     this.#zone?.link.close();
@@ -674,9 +681,9 @@ export async function runBot(platform: Platform, options: BotOptions): Promise<B
     attempt++;
     if (attempt > 1) {
       await new Promise<void>((resolve) => platform.timers.setTimeout(resolve, options.retryDelayUs ?? 1_000_000));
-      const counts = bot.counts;
+      const earlier = bot;
       bot = new Bot(platform, options);
-      Object.assign(bot.counts, counts);
+      bot.continueFrom(earlier);
     }
     try {
       await bot.run();
