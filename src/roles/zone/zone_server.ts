@@ -78,6 +78,8 @@ export interface ZoneOptions {
   readonly maxInstances?: number;
   /** Tick rate of the zone loop (interest updates, link-dead, autosave, status); default 10 Hz. */
   readonly tickHz?: number;
+  /** The clock tick durations are measured with; default the platform's (a simulated benchmark passes a real one). */
+  readonly tickDurationClock?: { now(): number };
   /** Players within this distance (x/z plane) see each other; default 100. */
   readonly viewRadius?: number;
   /** A player leaves view only beyond radius + this (no flapping at the edge); default 10. */
@@ -297,6 +299,7 @@ export class ZoneServer {
     this.tick = new TickLoop(platform, {
       hz: options.tickHz ?? ZONE_DEFAULTS.tickHz,
       onTick: (_n, now) => this.#onTick(now),
+      ...(options.tickDurationClock === undefined ? {} : { durationClock: options.tickDurationClock }),
     });
     const uplink = options.world;
     this.world = new ServertalkClient(platform, {
