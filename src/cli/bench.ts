@@ -7,12 +7,14 @@ import { eqstreamBenchTarget } from "./bench_eqstream.ts";
 import { servertalkBenchTarget } from "./bench_servertalk.ts";
 import { simBenchTarget } from "./bench_sim.ts";
 import { type Command, UsageError } from "./command.ts";
+import { zoneBenchTarget } from "./bench_zone.ts";
 
 /** Every benchmark target, in the order `qeynos bench --help` lists them. */
 export const TARGETS: readonly Command[] = [
   simBenchTarget,
   eqstreamBenchTarget,
   servertalkBenchTarget,
+  zoneBenchTarget,
 ];
 
 function usage(targets: readonly Command[]): string {

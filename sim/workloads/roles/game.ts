@@ -25,6 +25,7 @@ import {
   startWorld,
   startZone,
   type WorldServer,
+  type ZoneOptions,
   type ZoneServer,
 } from "../../../src/roles/mod.ts";
 import { openSqliteStore, type Store } from "../../../src/store/mod.ts";
@@ -55,6 +56,7 @@ export interface ServerSettings {
   readonly zones: readonly string[];
   readonly spawnRadius: number;
   readonly maxPlayersPerInstance: number;
+  readonly zoneMaxPlayers: number;
   readonly worldStatusTimeoutUs: number;
   readonly statusIntervalUs: number;
   readonly heartbeatIntervalUs: number;
@@ -73,6 +75,7 @@ export const SERVER_DEFAULTS: ServerSettings = {
   zones: ["qeynos", "antonica", "commonlands"],
   spawnRadius: 30,
   maxPlayersPerInstance: 500,
+  zoneMaxPlayers: 1000,
   worldStatusTimeoutUs: 45_000_000,
   statusIntervalUs: 15_000_000,
   heartbeatIntervalUs: 15_000_000,
@@ -161,7 +164,18 @@ export interface GameBotEvent {
   readonly event: BotEvent;
 }
 
+/** What a program running the workloads (a benchmark) adds to a run before it starts; see {@linkcode RoleGame.prepare}. */
+export interface GameExtras {
+  /** Zone options beyond the scenario's (e.g. `tickDurationClock`, `session`). */
+  readonly zone?: Partial<Omit<ZoneOptions, "name" | "address" | "port" | "world" | "observer">>;
+  /** Session options of every bot beyond the login workload's. */
+  readonly botSession?: ClientSessionOptions;
+  /** Receives every movement latency sample (µs) with the time it was taken. */
+  readonly onMoveLatency?: (latencyUs: number, atUs: number) => void;
+}
+
 const games = new WeakMap<ScenarioEnvironment, RoleGame>();
+const prepared = new WeakMap<ScenarioEnvironment, GameExtras>();
 
 /** Sleeps on a host's timers. */
 function sleep(platform: Platform, us: number): Promise<void> {
@@ -196,10 +210,12 @@ export class RoleGame {
   readonly #moveSent = new Map<number, Float64Array>();
   readonly #moveLatency;
   readonly #enterTime;
+  readonly #extras: GameExtras;
   readonly totals = { movesSent: 0, movesSeen: 0, chatSent: 0, chatReceived: 0, zoneChanges: 0, failures: 0 };
 
   private constructor(ctx: RunContext) {
     this.ctx = ctx;
+    this.#extras = prepared.get(ctx.env) ?? {};
     const one = (role: string): string => {
       const ids = ctx.scenario.hosts.filter((h) => h.role === role).map((h) => h.id);
       if (ids.length !== 1) {
@@ -228,6 +244,11 @@ export class RoleGame {
       game.#installMetrics();
     }
     return game;
+  }
+
+  /** Adds `extras` to the game a run on `env` will create (call before the run is set up). */
+  static prepare(env: ScenarioEnvironment, extras: GameExtras): void {
+    prepared.set(env, extras);
   }
 
   /** The game of a run, if a role workload created one. */
@@ -351,6 +372,7 @@ export class RoleGame {
             ...GAME_ACCOUNTS.zone,
             link: link(),
           },
+          maxPlayers: s.zoneMaxPlayers,
           linkDeadUs: s.linkDeadUs,
           viewRadius: s.viewRadius,
           sayRange: s.sayRange,
@@ -358,6 +380,7 @@ export class RoleGame {
           tickHz: s.tickHz,
           keyTtlUs: s.keyTtlUs,
           observer: this.#observer(host),
+          ...this.#extras.zone,
         });
         this.zones.set(host, zone);
       });
@@ -453,7 +476,7 @@ export class RoleGame {
       ...(chat === undefined ? {} : { chatIntervalUs: chat.intervalUs, channel: chat.channel }),
       ...(peers === undefined ? {} : { peers }),
       ...(hop === undefined ? {} : { hopIntervalUs: hop.everyUs, zones: hop.zones }),
-      session: plan.session,
+      session: { ...plan.session, ...this.#extras.botSession },
       stepTimeoutUs: plan.stepTimeoutUs,
       attempts: plan.attempts,
       retryDelayUs: plan.retryDelayUs,
@@ -478,7 +501,10 @@ export class RoleGame {
       case "move.seen": {
         this.totals.movesSeen++;
         const sentAt = this.#moveSent.get(event.fromCharId)?.[event.sequence & 255];
-        if (sentAt !== undefined && sentAt >= 0) this.#moveLatency.record(now - sentAt);
+        if (sentAt !== undefined && sentAt >= 0) {
+          this.#moveLatency.record(now - sentAt);
+          this.#extras.onMoveLatency?.(now - sentAt, now);
+        }
         return;
       }
       case "entered":

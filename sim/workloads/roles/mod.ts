@@ -11,6 +11,7 @@ export {
   type ChatPlan,
   GAME_ACCOUNTS,
   type GameBotEvent,
+  type GameExtras,
   type GameRoleEvent,
   type HopPlan,
   type LoginPlan,

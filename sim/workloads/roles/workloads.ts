@@ -68,6 +68,7 @@ function parseServer(node: ConfigNode | undefined): ServerSettings {
     "zones",
     "spawnRadius",
     "maxPlayersPerInstance",
+    "zoneMaxPlayers",
     "worldStatusTimeout",
     "statusInterval",
     "heartbeat",
@@ -96,6 +97,7 @@ function parseServer(node: ConfigNode | undefined): ServerSettings {
     spawnRadius: distance("spawnRadius", d.spawnRadius),
     maxPlayersPerInstance: m.get("maxPlayersPerInstance")?.number({ integer: true, min: 1, max: 100_000 }) ??
       d.maxPlayersPerInstance,
+    zoneMaxPlayers: m.get("zoneMaxPlayers")?.number({ integer: true, min: 1, max: 100_000 }) ?? d.zoneMaxPlayers,
     worldStatusTimeoutUs: ms("worldStatusTimeout", d.worldStatusTimeoutUs, 1_000_000),
     statusIntervalUs: ms("statusInterval", d.statusIntervalUs),
     heartbeatIntervalUs,

@@ -1,0 +1,437 @@
+/**
+ * `qeynos bench zone`: how many players one zone server carries. N bots log in (the whole flow),
+ * spawn over a disc of `--spread` units in one instance of one zone and walk at `--hz`; after a
+ * warm-up the benchmark measures for `--seconds` and prints one JSON line:
+ *
+ * - `moveLatencyMs` p50/p99/max: from a bot sending a movement update to another bot in view
+ *   receiving it (both clocks are the same process's);
+ * - `tickMs` p50/p99/max: the zone's fixed-rate tick (interest updates, saves, status), real time;
+ * - `cpu`: CPU time over wall time of the process(es), 1 = one core busy;
+ * - `movesPerSec`, `updatesPerMove` (average number of players in view), `updatesPerSec`;
+ * - with `--sim`, `simWallRatio`: simulated seconds per wall second (≥ 1 is real time or faster).
+ *
+ * `--sim` (default) runs the login, world and zone roles and every bot in the deterministic
+ * simulator, through the same `login`/`move` workloads scenario files use. `--live` runs the server
+ * (`startCluster`, what `qeynos serve` runs) in this process and the bots (`runBot`, what
+ * `qeynos bot` runs) in a second process, over real loopback UDP.
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { createConsoleLog, createRealPlatform, runtimeName } from "../platform/mod.ts";
+import type { Platform } from "../platform/platform.ts";
+import {
+  botCharacterName,
+  type BotOutcome,
+  type Cluster,
+  Histogram,
+  type HistogramSnapshot,
+  runBot,
+  startCluster,
+  type ZoneServer,
+} from "../roles/mod.ts";
+import { openSqliteStore } from "../store/mod.ts";
+import { loadScenario } from "../../sim/scenario/loader.ts";
+import { runScenario } from "../../sim/scenario/runner.ts";
+import { Simulation } from "../../sim/simulation.ts";
+import "../../sim/workloads/all.ts";
+import { RoleGame } from "../../sim/workloads/roles/mod.ts";
+import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { loopbackLimits } from "./serve.ts";
+
+const HELP = `Usage: qeynos bench zone [--bots N] [--hz 10] [--seconds S] [--sim | --live] [options]
+
+N bots log in, spawn in one instance of one zone and walk; after a warm-up the
+zone is measured for S seconds. Prints one JSON line: movement latency p50/p99
+(a bot's update → other bots in view receive it), zone tick duration p50/p99,
+CPU (CPU time / wall time; 1 = one core), moves and relayed updates per second,
+and with --sim the simulated/wall time ratio.
+
+Options:
+  --bots N        bots (default 100)
+  --hz N          movement updates per bot per second (default 10)
+  --seconds S     measured seconds (default 10)
+  --sim           run everything in the simulator (default)
+  --live          server in this process, bots in a second process, real
+                  loopback UDP
+  --spread R      bots spawn uniformly over a disc of radius R units (default
+                  1000; the zone's view radius is 100, so about
+                  N × (100 / R)² players are in view of each)
+  --warmup S      seconds between the last login and the measurement
+                  (default 3)
+  --seed N        simulation seed (default 1)
+  -h, --help      show this help`;
+
+const FLAGS = {
+  bots: { type: "string" },
+  hz: { type: "string" },
+  seconds: { type: "string" },
+  sim: { type: "boolean" },
+  live: { type: "boolean" },
+  spread: { type: "string" },
+  warmup: { type: "string" },
+  seed: { type: "string" },
+  // Internal: the bot process of a --live run.
+  "bots-only": { type: "boolean" },
+  server: { type: "string" },
+} as const;
+
+/** Options of a zone benchmark. */
+export interface ZoneBenchOptions {
+  readonly bots: number;
+  readonly hz: number;
+  readonly seconds: number;
+  readonly spread: number;
+  readonly warmupSeconds: number;
+  readonly seed: number;
+}
+
+/** Milliseconds, rounded to µs. */
+function ms(us: number): number {
+  return Math.round(us) / 1000;
+}
+
+function summary(h: HistogramSnapshot): { p50: number; p99: number; max: number; count: number } {
+  return { p50: ms(h.p50), p99: ms(h.p99), max: ms(h.max), count: h.count };
+}
+
+/** Seconds the bots take to log in: about 200 a second, at least 2 s. */
+function rampSeconds(bots: number): number {
+  return Math.max(2, Math.ceil(bots / 200));
+}
+
+/** The measured figures. */
+export interface ZoneBenchResult {
+  readonly bench: "zone";
+  readonly mode: "sim" | "live";
+  readonly runtime: string;
+  readonly bots: number;
+  readonly hz: number;
+  readonly spread: number;
+  readonly seconds: number;
+  readonly inZone: number;
+  readonly movesPerSec: number;
+  readonly updatesPerSec: number;
+  readonly updatesPerMove: number;
+  readonly moveLatencyMs: { p50: number; p99: number; max: number; count: number };
+  readonly tickMs: { p50: number; p99: number; max: number; count: number };
+  readonly cpu: number;
+  readonly cpuBots?: number;
+  readonly simWallRatio?: number;
+  readonly wallSeconds: number;
+  readonly failedBots: number;
+}
+
+interface ZoneWindow {
+  readonly movesIn: number;
+  readonly updatesOut: number;
+}
+
+function zoneCounts(zone: ZoneServer): ZoneWindow {
+  return { movesIn: zone.counters.movesIn, updatesOut: zone.counters.moveUpdatesOut };
+}
+
+/** Runs the benchmark in the simulator. */
+export async function benchZoneSim(o: ZoneBenchOptions): Promise<ZoneBenchResult> {
+  // Bound before the run: the simulator guards the global clocks while it runs.
+  const realNow = performance.now.bind(performance);
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const rampUs = rampSeconds(o.bots) * 1_000_000;
+  const startUs = 1_000_000 + rampUs + o.warmupSeconds * 1_000_000;
+  const endUs = startUs + o.seconds * 1_000_000;
+  const scenario = loadScenario(
+    `version: 1
+name: bench-zone
+seed: ${o.seed}
+duration: ${Math.ceil(endUs / 1000)}ms
+hosts:
+  - { id: login, role: login }
+  - { id: world, role: world }
+  - { id: zone1, role: zone }
+  - { id: bot, role: client, count: ${o.bots} }
+links:
+  default: { latency: { dist: uniform, min: 500us, max: 1500us } }
+workload:
+  login:
+    count: ${o.bots}
+    window: ${rampUs / 1000}ms
+    start: 1s
+    play: ${Math.ceil(endUs / 1_000_000) + 60}s
+    attempts: 1
+    server: { zones: [qeynos], spawnRadius: ${o.spread}, maxPlayersPerInstance: ${o.bots + 1}, zoneMaxPlayers: ${
+      o.bots + 1
+    } }
+  move: { hz: ${o.hz} }
+checks: []
+`,
+    "bench-zone.yaml",
+  );
+  const latency = new Histogram();
+  let at: { wall: number; cpu: number; zone: ZoneWindow; inZone: number } | undefined;
+  let end: { wall: number; cpu: number; zone: ZoneWindow; tick: HistogramSnapshot } | undefined;
+  let sim: Simulation | undefined;
+  const zoneOf = () => RoleGame.find(sim!)?.zones.get("zone1");
+  await runScenario(scenario, {
+    environment: (seed) => {
+      sim = new Simulation({ seed, onUncaught: "record", logLevel: "error", logLimit: 10 });
+      RoleGame.prepare(sim, {
+        zone: { tickDurationClock: { now: () => Math.round(realNow() * 1000) } },
+        onMoveLatency: (us, atUs) => {
+          if (atUs >= startUs) latency.record(us);
+        },
+      });
+      sim.at(startUs, () => {
+        const zone = zoneOf();
+        if (zone === undefined) return;
+        zone.tick.resetStats();
+        at = { wall: realNow(), cpu: cpuNow(), zone: zoneCounts(zone), inZone: zone.playerCount };
+      });
+      sim.at(endUs - 1, () => {
+        const zone = zoneOf();
+        if (zone === undefined) return;
+        end = { wall: realNow(), cpu: cpuNow(), zone: zoneCounts(zone), tick: zone.tickStats().durationUs };
+      });
+      return sim;
+    },
+  });
+  if (at === undefined || end === undefined) throw new Error("Cannot measure the zone: it never started");
+  const game = RoleGame.find(sim!)!;
+  const wallSeconds = (end.wall - at.wall) / 1000;
+  const simSeconds = (endUs - 1 - startUs) / 1e6;
+  const moves = end.zone.movesIn - at.zone.movesIn;
+  const updates = end.zone.updatesOut - at.zone.updatesOut;
+  return {
+    bench: "zone",
+    mode: "sim",
+    runtime: runtimeName(),
+    bots: o.bots,
+    hz: o.hz,
+    spread: o.spread,
+    seconds: Math.round(simSeconds * 1000) / 1000,
+    inZone: at.inZone,
+    movesPerSec: Math.round(moves / simSeconds),
+    updatesPerSec: Math.round(updates / simSeconds),
+    updatesPerMove: moves === 0 ? 0 : Math.round((updates / moves) * 100) / 100,
+    moveLatencyMs: summary(latency.snapshot()),
+    tickMs: summary(end.tick),
+    cpu: Math.round(((end.cpu - at.cpu) / wallSeconds) * 100) / 100,
+    simWallRatio: Math.round((simSeconds / wallSeconds) * 1000) / 1000,
+    wallSeconds: Math.round(wallSeconds * 1000) / 1000,
+    failedBots: game.botList().filter((b) => b.state === "failed").length,
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
+// Live: the server here, the bots in a child process that reports its own measurements.
+
+interface BotProcessReport {
+  readonly phase: "measuring" | "done";
+  readonly inZone?: number;
+  readonly latency?: HistogramSnapshot;
+  readonly cpu?: number;
+  readonly failed?: number;
+}
+
+/** Runs the bots of a live benchmark (the child process): prints `measuring`, then the figures. */
+async function runBotProcess(o: ZoneBenchOptions, server: { address: string; port: number }): Promise<number> {
+  const platform = createRealPlatform(createConsoleLog({ level: "error" }));
+  const sent = new Map<number, Float64Array>();
+  const latency = new Histogram();
+  let measuring = false;
+  let inZone = 0;
+  const signal = { aborted: false };
+  const rampMs = rampSeconds(o.bots) * 1000;
+  const now = () => platform.clock.now();
+  const outcomes = Array.from({ length: o.bots }, (_, i): Promise<BotOutcome> => {
+    const start = Math.floor((i * rampMs) / o.bots);
+    return new Promise<void>((resolve) => platform.timers.setTimeout(resolve, start * 1000)).then(() =>
+      runBot(platform, {
+        server,
+        account: `zonebench${i + 1}`,
+        password: "botpassword",
+        characterName: botCharacterName("Bench", i + 1),
+        script: "walk",
+        moveHz: o.hz,
+        durationUs: 3_600_000_000,
+        signal,
+        observer: (e) => {
+          if (e.type === "entered") inZone++;
+          else if (e.type === "move.sent") {
+            let ring = sent.get(e.charId);
+            if (ring === undefined) sent.set(e.charId, ring = new Float64Array(256).fill(-1));
+            ring[e.sequence & 255] = now();
+          } else if (e.type === "move.seen" && measuring) {
+            const t = sent.get(e.fromCharId)?.[e.sequence & 255];
+            if (t !== undefined && t >= 0) latency.record(now() - t);
+          }
+        },
+      })
+    );
+  });
+  const sleep = (us: number) => new Promise<void>((resolve) => platform.timers.setTimeout(resolve, us));
+  const deadline = now() + (rampMs + 60_000) * 1000;
+  while (inZone < o.bots && now() < deadline) await sleep(100_000);
+  await sleep(o.warmupSeconds * 1_000_000);
+  const cpu0 = process.cpuUsage();
+  const wall0 = now();
+  measuring = true;
+  console.log(JSON.stringify({ phase: "measuring", inZone } satisfies BotProcessReport));
+  await sleep(o.seconds * 1_000_000);
+  measuring = false;
+  const cpu1 = process.cpuUsage();
+  const cpu = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / (now() - wall0);
+  const snapshot = latency.snapshot();
+  signal.aborted = true;
+  const done = await Promise.all(outcomes);
+  const failed = done.filter((d) => !d.ok).length;
+  console.log(JSON.stringify({ phase: "done", inZone, latency: snapshot, cpu, failed } satisfies BotProcessReport));
+  return 0;
+}
+
+/** Runs the benchmark on real sockets: the server here, the bots in a second process. */
+export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResult> {
+  const platform: Platform = createRealPlatform(createConsoleLog({ level: "error" }));
+  const store = await openSqliteStore(":memory:", { platform, bcryptCost: 4 });
+  const limits = loopbackLimits("127.0.0.1", undefined);
+  const cluster: Cluster = await startCluster(platform, {
+    store,
+    address: "127.0.0.1",
+    loginPort: 0,
+    worldPort: 0,
+    zonePort: 0,
+    zoneServers: 1,
+    login: { autoCreateAccounts: true, ...(limits === undefined ? {} : { limits }) },
+    world: {
+      zones: ["qeynos"],
+      spawnRadius: o.spread,
+      maxPlayersPerInstance: o.bots + 1,
+      maxPlayers: o.bots + 10,
+      ...(limits === undefined ? {} : { limits }),
+    },
+    zone: { maxPlayers: o.bots + 1, ...(limits === undefined ? {} : { limits }) },
+  });
+  const zone = cluster.zones[0]!;
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  const args = [
+    "bench",
+    "zone",
+    "--bots-only",
+    "--server",
+    `127.0.0.1:${cluster.login.address.port}`,
+    "--bots",
+    String(o.bots),
+    "--hz",
+    String(o.hz),
+    "--seconds",
+    String(o.seconds),
+    "--warmup",
+    String(o.warmupSeconds),
+  ];
+  const command = runtimeName() === "deno" ? ["run", "-A", main, ...args] : [main, ...args];
+  const child = spawn(process.execPath, command, { stdio: ["ignore", "pipe", "inherit"] });
+  let window: { wall: number; cpu: number; zone: ZoneWindow; inZone: number } | undefined;
+  let report: BotProcessReport | undefined;
+  let result: ZoneBenchResult | undefined;
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let buffer = "";
+      child.stdout!.setEncoding("utf8");
+      child.stdout!.on("data", (chunk: string) => {
+        buffer += chunk;
+        for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+          const line = buffer.slice(0, i).trim();
+          buffer = buffer.slice(i + 1);
+          if (!line.startsWith("{")) continue;
+          const message = JSON.parse(line) as BotProcessReport;
+          if (message.phase === "measuring") {
+            zone.tick.resetStats();
+            window = {
+              wall: platform.clock.now(),
+              cpu: cpuNow(),
+              zone: zoneCounts(zone),
+              inZone: zone.playerCount,
+            };
+          } else if (message.phase === "done" && window !== undefined) {
+            const wallSeconds = (platform.clock.now() - window.wall) / 1e6;
+            const counts = zoneCounts(zone);
+            report = message;
+            const moves = counts.movesIn - window.zone.movesIn;
+            const updates = counts.updatesOut - window.zone.updatesOut;
+            result = {
+              bench: "zone",
+              mode: "live",
+              runtime: runtimeName(),
+              bots: o.bots,
+              hz: o.hz,
+              spread: o.spread,
+              seconds: Math.round(wallSeconds * 1000) / 1000,
+              inZone: window.inZone,
+              movesPerSec: Math.round(moves / wallSeconds),
+              updatesPerSec: Math.round(updates / wallSeconds),
+              updatesPerMove: moves === 0 ? 0 : Math.round((updates / moves) * 100) / 100,
+              moveLatencyMs: summary(message.latency!),
+              tickMs: summary(zone.tickStats().durationUs),
+              cpu: Math.round(((cpuNow() - window.cpu) / wallSeconds) * 100) / 100,
+              cpuBots: Math.round(message.cpu! * 100) / 100,
+              wallSeconds: Math.round(wallSeconds * 1000) / 1000,
+              failedBots: message.failed ?? 0,
+            };
+          }
+        }
+      });
+      child.on("error", reject);
+      child.on(
+        "exit",
+        (code) =>
+          code === 0 && report !== undefined
+            ? resolve()
+            : reject(new Error(`The bot process exited with ${code} before reporting`)),
+      );
+    });
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await cluster.close({ graceUs: 2_000_000 });
+    await store.close();
+  }
+  return result!;
+}
+
+/** `qeynos bench zone`. */
+export const zoneBenchTarget: Command = {
+  name: "zone",
+  summary: "one zone server under N walking bots: movement latency, tick time, CPU (--sim or --live)",
+  help: HELP,
+  async run(args) {
+    const { values, positionals, help } = parseCommandArgs(args, FLAGS, HELP);
+    if (help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    if (values.sim === true && values.live === true) throw new UsageError("Give --sim or --live, not both", HELP);
+    const options: ZoneBenchOptions = {
+      bots: integerFlag("bots", values.bots, 100, [2, 20_000], HELP),
+      hz: integerFlag("hz", values.hz, 10, [1, 60], HELP),
+      seconds: integerFlag("seconds", values.seconds, 10, [1, 3_600], HELP),
+      spread: integerFlag("spread", values.spread, 1000, [0, 100_000], HELP),
+      warmupSeconds: integerFlag("warmup", values.warmup, 3, [0, 600], HELP),
+      seed: integerFlag("seed", values.seed, 1, [0, 2 ** 31], HELP),
+    };
+    if (values["bots-only"] === true) {
+      const match = /^(.+):(\d{1,5})$/.exec(values.server ?? "");
+      if (match === null) throw new UsageError("--bots-only needs --server HOST:PORT", HELP);
+      return await runBotProcess(options, { address: match[1]!, port: Number(match[2]) });
+    }
+    const result = values.live === true ? await benchZoneLive(options) : await benchZoneSim(options);
+    console.log(JSON.stringify(result));
+    return 0;
+  },
+};
