@@ -88,6 +88,11 @@ export interface ZoneOptions {
   readonly sayRange?: number;
   /** Range of a shout; default 500. */
   readonly shoutRange?: number;
+  /**
+   * Sends to other players (movement, chat, views) wait up to this long so that the ones for one player
+   * share datagrams; default 0 (the next turn).
+   */
+  readonly relayWindowUs?: number;
   /** Movement updates relayed at once per player per second; faster ones are merged into the next tick. Default 20. */
   readonly maxMoveHz?: number;
   /** Coordinates beyond ±bounds are refused; default 100 000. */
@@ -126,6 +131,7 @@ export const ZONE_DEFAULTS = {
   sayRange: 50,
   shoutRange: 500,
   maxMoveHz: 20,
+  relayWindowUs: 0,
   bounds: 100_000,
   linkDeadUs: 30_000_000,
   autosaveUs: 60_000_000,
@@ -741,7 +747,7 @@ export class ZoneServer {
           if (p === undefined) c.close("local");
           else this.#sendNow(c, o, p);
         }
-      }, 0);
+      }, this.#options.relayWindowUs ?? ZONE_DEFAULTS.relayWindowUs);
     }
   }
 
