@@ -17,6 +17,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { createConsoleLog, createRealPlatform, runtimeName } from "../platform/mod.ts";
@@ -61,6 +62,11 @@ Options:
   --warmup S      seconds between the last login and the measurement
                   (default 3)
   --seed N        simulation seed (default 1)
+  --relay-ms N    the zone's relay window: sends to other players wait up to
+                  N ms so that one player's updates share datagrams (default
+                  the zone's, 0)
+  --ack-delay-ms N  EQStream ack delay of the zone's sessions and the bots
+                  (default EQStream's, 2 ms)
   -h, --help      show this help`;
 
 const FLAGS = {
@@ -72,6 +78,8 @@ const FLAGS = {
   spread: { type: "string" },
   warmup: { type: "string" },
   seed: { type: "string" },
+  "relay-ms": { type: "string" },
+  "ack-delay-ms": { type: "string" },
   // Internal: the bot process of a --live run.
   "bots-only": { type: "boolean" },
   server: { type: "string" },
@@ -85,6 +93,31 @@ export interface ZoneBenchOptions {
   readonly spread: number;
   readonly warmupSeconds: number;
   readonly seed: number;
+  /** The zone's relay window, ms; default the zone's (0). */
+  readonly relayWindowMs?: number;
+  /** EQStream ack delay of the zone's sessions and the bots, ms; default EQStream's (2). */
+  readonly ackDelayMs?: number;
+}
+
+/** Zone options the tuning flags set (nothing: the roles' defaults). */
+function zoneTuning(o: ZoneBenchOptions): { relayWindowUs?: number; session?: { ackDelayUs: number } } {
+  return {
+    ...(o.relayWindowMs === undefined ? {} : { relayWindowUs: o.relayWindowMs * 1000 }),
+    ...(o.ackDelayMs === undefined ? {} : { session: { ackDelayUs: o.ackDelayMs * 1000 } }),
+  };
+}
+
+/** The tuning flags given, for the result line. */
+function tuningOf(o: ZoneBenchOptions): { relayWindowMs?: number; ackDelayMs?: number } {
+  return {
+    ...(o.relayWindowMs === undefined ? {} : { relayWindowMs: o.relayWindowMs }),
+    ...(o.ackDelayMs === undefined ? {} : { ackDelayMs: o.ackDelayMs }),
+  };
+}
+
+/** Bot session options the tuning flags set. */
+function botTuning(o: ZoneBenchOptions): { ackDelayUs?: number } {
+  return o.ackDelayMs === undefined ? {} : { ackDelayUs: o.ackDelayMs * 1000 };
 }
 
 /** Milliseconds, rounded to µs. */
@@ -118,9 +151,27 @@ export interface ZoneBenchResult {
   readonly tickMs: { p50: number; p99: number; max: number; count: number };
   readonly cpu: number;
   readonly cpuBots?: number;
+  /** Live: the zone's EQStream datagrams per second both ways, and its retransmissions and timeouts. */
+  readonly zoneDatagrams?: {
+    sentPerSec: number;
+    receivedPerSec: number;
+    retransmissions: number;
+    tailLossProbes: number;
+    spuriousRetransmissions: number;
+    timeouts: number;
+  };
+  /** Live, on Linux: datagrams the kernel dropped for want of socket buffer during the measurement (whole machine). */
+  readonly receiveBufferDrops?: number;
   readonly simWallRatio?: number;
+  /** Simulated datagrams (every link) per simulated second. */
+  readonly datagramsPerSec?: number;
+  /** Simulator events per simulated second. */
+  readonly eventsPerSec?: number;
   readonly wallSeconds: number;
   readonly failedBots: number;
+  /** The tuning flags given (absent: defaults). */
+  readonly relayWindowMs?: number;
+  readonly ackDelayMs?: number;
 }
 
 interface ZoneWindow {
@@ -130,6 +181,36 @@ interface ZoneWindow {
 
 function zoneCounts(zone: ZoneServer): ZoneWindow {
   return { movesIn: zone.counters.movesIn, updatesOut: zone.counters.moveUpdatesOut };
+}
+
+/** EQStream totals over the zone's client sessions. */
+function sessionTotals(
+  zone: ZoneServer,
+): Record<"sent" | "received" | "retransmissions" | "timeouts" | "probes" | "spurious", number> {
+  const t = { sent: 0, received: 0, retransmissions: 0, timeouts: 0, probes: 0, spurious: 0 };
+  for (const c of zone.eqstream.connections()) {
+    const s = c.stats;
+    t.sent += s.packetsSent;
+    t.received += s.packetsReceived;
+    t.retransmissions += s.retransmissions;
+    t.timeouts += s.timeouts;
+    t.probes += s.tailLossProbes;
+    t.spurious += s.spuriousRetransmissions;
+  }
+  return t;
+}
+
+/** Datagrams the kernel dropped for want of socket buffer (Linux, every socket of the machine), if readable. */
+function receiveBufferDrops(): number | undefined {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    const value = Number(values[names.indexOf("RcvbufErrors")]);
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the benchmark in the simulator. */
@@ -167,19 +248,26 @@ workload:
     } }
   move: { hz: ${o.hz} }
 checks: []
+report: { formats: [json], sample: 1h }
 `,
     "bench-zone.yaml",
   );
   const latency = new Histogram();
-  let at: { wall: number; cpu: number; zone: ZoneWindow; inZone: number } | undefined;
-  let end: { wall: number; cpu: number; zone: ZoneWindow; tick: HistogramSnapshot } | undefined;
+  const datagrams = () => sim!.linkStats().reduce((n, l) => n + l.sent, 0);
+  let at:
+    | { wall: number; cpu: number; zone: ZoneWindow; inZone: number; events: number; datagrams: number }
+    | undefined;
+  let end:
+    | { wall: number; cpu: number; zone: ZoneWindow; tick: HistogramSnapshot; events: number; datagrams: number }
+    | undefined;
   let sim: Simulation | undefined;
   const zoneOf = () => RoleGame.find(sim!)?.zones.get("zone1");
   await runScenario(scenario, {
     environment: (seed) => {
       sim = new Simulation({ seed, onUncaught: "record", logLevel: "error", logLimit: 10 });
       RoleGame.prepare(sim, {
-        zone: { tickDurationClock: { now: () => Math.round(realNow() * 1000) } },
+        zone: { tickDurationClock: { now: () => Math.round(realNow() * 1000) }, ...zoneTuning(o) },
+        botSession: botTuning(o),
         onMoveLatency: (us, atUs) => {
           if (atUs >= startUs) latency.record(us);
         },
@@ -188,12 +276,26 @@ checks: []
         const zone = zoneOf();
         if (zone === undefined) return;
         zone.tick.resetStats();
-        at = { wall: realNow(), cpu: cpuNow(), zone: zoneCounts(zone), inZone: zone.playerCount };
+        at = {
+          wall: realNow(),
+          cpu: cpuNow(),
+          zone: zoneCounts(zone),
+          inZone: zone.playerCount,
+          events: sim!.events,
+          datagrams: datagrams(),
+        };
       });
       sim.at(endUs - 1, () => {
         const zone = zoneOf();
         if (zone === undefined) return;
-        end = { wall: realNow(), cpu: cpuNow(), zone: zoneCounts(zone), tick: zone.tickStats().durationUs };
+        end = {
+          wall: realNow(),
+          cpu: cpuNow(),
+          zone: zoneCounts(zone),
+          tick: zone.tickStats().durationUs,
+          events: sim!.events,
+          datagrams: datagrams(),
+        };
       });
       return sim;
     },
@@ -220,8 +322,11 @@ checks: []
     tickMs: summary(end.tick),
     cpu: Math.round(((end.cpu - at.cpu) / wallSeconds) * 100) / 100,
     simWallRatio: Math.round((simSeconds / wallSeconds) * 1000) / 1000,
+    datagramsPerSec: Math.round((end.datagrams - at.datagrams) / simSeconds),
+    eventsPerSec: Math.round((end.events - at.events) / simSeconds),
     wallSeconds: Math.round(wallSeconds * 1000) / 1000,
     failedBots: game.botList().filter((b) => b.state === "failed").length,
+    ...tuningOf(o),
   };
 }
 
@@ -229,7 +334,7 @@ checks: []
 // Live: the server here, the bots in a child process that reports its own measurements.
 
 interface BotProcessReport {
-  readonly phase: "measuring" | "done";
+  readonly phase: "measuring" | "measured" | "done";
   readonly inZone?: number;
   readonly latency?: HistogramSnapshot;
   readonly cpu?: number;
@@ -257,6 +362,7 @@ async function runBotProcess(o: ZoneBenchOptions, server: { address: string; por
         script: "walk",
         moveHz: o.hz,
         durationUs: 3_600_000_000,
+        session: botTuning(o),
         signal,
         observer: (e) => {
           if (e.type === "entered") inZone++;
@@ -284,11 +390,13 @@ async function runBotProcess(o: ZoneBenchOptions, server: { address: string; por
   measuring = false;
   const cpu1 = process.cpuUsage();
   const cpu = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / (now() - wall0);
-  const snapshot = latency.snapshot();
+  console.log(
+    JSON.stringify({ phase: "measured", inZone, latency: latency.snapshot(), cpu } satisfies BotProcessReport),
+  );
   signal.aborted = true;
   const done = await Promise.all(outcomes);
   const failed = done.filter((d) => !d.ok).length;
-  console.log(JSON.stringify({ phase: "done", inZone, latency: snapshot, cpu, failed } satisfies BotProcessReport));
+  console.log(JSON.stringify({ phase: "done", failed } satisfies BotProcessReport));
   return 0;
 }
 
@@ -312,7 +420,11 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
       maxPlayers: o.bots + 10,
       ...(limits === undefined ? {} : { limits }),
     },
-    zone: { maxPlayers: o.bots + 1, ...(limits === undefined ? {} : { limits }) },
+    zone: {
+      maxPlayers: o.bots + 1,
+      ...(limits === undefined ? {} : { limits }),
+      ...zoneTuning(o),
+    },
   });
   const zone = cluster.zones[0]!;
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -330,11 +442,22 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
     String(o.seconds),
     "--warmup",
     String(o.warmupSeconds),
+    ...(o.ackDelayMs === undefined ? [] : ["--ack-delay-ms", String(o.ackDelayMs)]),
   ];
   const command = runtimeName() === "deno" ? ["run", "-A", main, ...args] : [main, ...args];
   const child = spawn(process.execPath, command, { stdio: ["ignore", "pipe", "inherit"] });
-  let window: { wall: number; cpu: number; zone: ZoneWindow; inZone: number } | undefined;
+  let window:
+    | {
+      wall: number;
+      cpu: number;
+      zone: ZoneWindow;
+      inZone: number;
+      sessions: ReturnType<typeof sessionTotals>;
+      drops: number | undefined;
+    }
+    | undefined;
   let report: BotProcessReport | undefined;
+  let failed = 0;
   let result: ZoneBenchResult | undefined;
   const cpuNow = () => {
     const u = process.cpuUsage();
@@ -358,13 +481,18 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
               cpu: cpuNow(),
               zone: zoneCounts(zone),
               inZone: zone.playerCount,
+              sessions: sessionTotals(zone),
+              drops: receiveBufferDrops(),
             };
-          } else if (message.phase === "done" && window !== undefined) {
+          } else if (message.phase === "done") {
+            failed = message.failed ?? 0;
+          } else if (message.phase === "measured" && window !== undefined) {
             const wallSeconds = (platform.clock.now() - window.wall) / 1e6;
             const counts = zoneCounts(zone);
             report = message;
             const moves = counts.movesIn - window.zone.movesIn;
             const updates = counts.updatesOut - window.zone.updatesOut;
+            const sessions = sessionTotals(zone);
             result = {
               bench: "zone",
               mode: "live",
@@ -381,8 +509,17 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
               tickMs: summary(zone.tickStats().durationUs),
               cpu: Math.round(((cpuNow() - window.cpu) / wallSeconds) * 100) / 100,
               cpuBots: Math.round(message.cpu! * 100) / 100,
+              zoneDatagrams: {
+                sentPerSec: Math.round((sessions.sent - window.sessions.sent) / wallSeconds),
+                receivedPerSec: Math.round((sessions.received - window.sessions.received) / wallSeconds),
+                retransmissions: sessions.retransmissions - window.sessions.retransmissions,
+                tailLossProbes: sessions.probes - window.sessions.probes,
+                spuriousRetransmissions: sessions.spurious - window.sessions.spurious,
+                timeouts: sessions.timeouts - window.sessions.timeouts,
+              },
+              ...(window.drops === undefined ? {} : { receiveBufferDrops: (receiveBufferDrops() ?? 0) - window.drops }),
               wallSeconds: Math.round(wallSeconds * 1000) / 1000,
-              failedBots: message.failed ?? 0,
+              failedBots: 0,
             };
           }
         }
@@ -401,7 +538,7 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
     await cluster.close({ graceUs: 2_000_000 });
     await store.close();
   }
-  return result!;
+  return { ...result!, failedBots: failed, ...tuningOf(o) };
 }
 
 /** `qeynos bench zone`. */
@@ -424,6 +561,12 @@ export const zoneBenchTarget: Command = {
       spread: integerFlag("spread", values.spread, 1000, [0, 100_000], HELP),
       warmupSeconds: integerFlag("warmup", values.warmup, 3, [0, 600], HELP),
       seed: integerFlag("seed", values.seed, 1, [0, 2 ** 31], HELP),
+      ...(values["relay-ms"] === undefined
+        ? {}
+        : { relayWindowMs: integerFlag("relay-ms", values["relay-ms"], 0, [0, 1000], HELP) }),
+      ...(values["ack-delay-ms"] === undefined
+        ? {}
+        : { ackDelayMs: integerFlag("ack-delay-ms", values["ack-delay-ms"], 2, [0, 1000], HELP) }),
     };
     if (values["bots-only"] === true) {
       const match = /^(.+):(\d{1,5})$/.exec(values.server ?? "");

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { main } from "../../src/main.ts";
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const original = { log: console.log, error: console.error };
+  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
+  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
+  try {
+    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = original.log;
+    console.error = original.error;
+  }
+}
+
+test("qeynos bench zone --sim prints one JSON line with latency, tick time, CPU and the sim/wall ratio", async () => {
+  const result = await run(["bench", "zone", "--sim", "--bots", "12", "--seconds", "2", "--spread", "60"]);
+  assert.equal(result.code, 0, result.err);
+  const lines = result.out.trim().split("\n");
+  assert.equal(lines.length, 1);
+  const r = JSON.parse(lines[0]!);
+  assert.equal(r.bench, "zone");
+  assert.equal(r.mode, "sim");
+  assert.equal(r.bots, 12);
+  assert.equal(r.inZone, 12);
+  assert.equal(r.failedBots, 0);
+  assert.equal(r.seconds, 2);
+  assert.equal(r.movesPerSec, 120, "12 bots at 10 Hz");
+  // Everyone spawns within 60 units of the centre: most of the others are in view (radius 100).
+  assert.ok(r.updatesPerMove > 6 && r.updatesPerMove <= 11, `updates per move ${r.updatesPerMove}`);
+  assert.ok(r.moveLatencyMs.count > 1000);
+  // Latency is the simulated link (0.5-1.5 ms each way) plus the zone's relay: a few milliseconds.
+  assert.ok(r.moveLatencyMs.p50 >= 1 && r.moveLatencyMs.p99 < 20, JSON.stringify(r.moveLatencyMs));
+  assert.equal(r.tickMs.count, 20, "10 Hz ticks over 2 s");
+  assert.ok(r.simWallRatio > 0 && r.cpu > 0);
+});
+
+test("qeynos bench zone refuses --sim with --live and bad numbers", async () => {
+  const both = await run(["bench", "zone", "--sim", "--live"]);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /Give --sim or --live, not both/);
+  const bad = await run(["bench", "zone", "--bots", "1"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /Invalid value for --bots: '1' is not an integer in 2\.\.20000/);
+  const help = await run(["bench", "zone", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /^Usage: qeynos bench zone/);
+});
