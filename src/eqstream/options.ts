@@ -79,6 +79,11 @@ export interface SessionOptions {
   readonly maxSendRateBytesPerSec?: number;
   /** Pacing lets bursts of this much time at the pacing rate through at once; default 1 000 µs. */
   readonly pacingQuantumUs?: number;
+  /**
+   * When the pacing timer fires late, up to this much of the lateness is sent at once on top of the
+   * quantum, so coarse runtime timers do not lower the sending rate; default 4 000 µs.
+   */
+  readonly maxPacingCatchUpUs?: number;
   /** Redundancy for small reliable packets. */
   readonly redundancy?: RedundancyOptions;
   /** Run the EQ2 key exchange and RC4; default true. */
@@ -126,6 +131,7 @@ export interface ResolvedSessionOptions {
   readonly initialWindowPackets: number;
   readonly maxSendRateBytesPerSec: number;
   readonly pacingQuantumUs: number;
+  readonly maxPacingCatchUpUs: number;
   readonly redundancy: Required<RedundancyOptions>;
   readonly keyExchange: boolean;
   readonly compression: boolean;
@@ -164,6 +170,7 @@ export const DEFAULT_SESSION_OPTIONS: ResolvedSessionOptions = Object.freeze({
   initialWindowPackets: 10,
   maxSendRateBytesPerSec: 0,
   pacingQuantumUs: 1_000,
+  maxPacingCatchUpUs: 4_000,
   redundancy: Object.freeze({ maxCopies: 4, maxPacketBytes: 255, targetLoss: 0.001 }),
   keyExchange: true,
   compression: true,
@@ -216,6 +223,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
   check("initialWindowPackets", r.initialWindowPackets, 1, 10_000);
   check("maxSendRateBytesPerSec", r.maxSendRateBytesPerSec, 0, 1e12);
   check("pacingQuantumUs", r.pacingQuantumUs, 0, 1_000_000);
+  check("maxPacingCatchUpUs", r.maxPacingCatchUpUs, 0, 1_000_000);
   check("redundancy.maxCopies", r.redundancy.maxCopies, 0, 16);
   check("redundancy.maxPacketBytes", r.redundancy.maxPacketBytes, 0, 65_535);
   check("redundancy.targetLoss", r.redundancy.targetLoss, 1e-12, 1);

@@ -207,6 +207,8 @@ export class Session {
   readonly #cc: CongestionControl;
   #tokens = 0;
   #tokensAt = 0;
+  /** When pacing last asked to be woken for its next token (0: it did not). */
+  #paceWakeAt = 0;
   #xmitCounter = 0;
   #paced = 0;
   #datagramCounter = 0;
@@ -1214,7 +1216,13 @@ export class Session {
 
   #refillTokens(): void {
     const rate = this.#pacingRate();
-    const burst = Math.max(2 * this.#maxLen, (rate * this.#o.pacingQuantumUs) / 1e6);
+    // A timer that fires late (Deno's fire about 1.2 ms after a 1 ms request) must not cost the time it
+    // overslept: the tokens of the lateness are kept on top of the quantum, bounded by maxPacingCatchUpUs.
+    const late = this.#paceWakeAt > 0
+      ? Math.min(this.#o.maxPacingCatchUpUs, Math.max(0, this.#now - this.#paceWakeAt))
+      : 0;
+    this.#paceWakeAt = 0;
+    const burst = Math.max(2 * this.#maxLen, (rate * (this.#o.pacingQuantumUs + late)) / 1e6);
     if (rate <= 0) {
       this.#tokens = Infinity;
     } else {
@@ -1718,7 +1726,8 @@ export class Session {
       if (this.#hasNewData() && !this.#newDataDue()) at = Math.min(at, this.#oldestMessageAt + this.#o.combineDelayUs);
       else if (this.#tokens <= 0) {
         const rate = this.#pacingRate();
-        at = Math.min(at, now + Math.max(1, Math.ceil(((1 - this.#tokens) * 1e6) / rate)));
+        this.#paceWakeAt = now + Math.max(1, Math.ceil(((1 - this.#tokens) * 1e6) / rate));
+        at = Math.min(at, this.#paceWakeAt);
       } else if (this.#firstLost() !== undefined && this.#cwndAllows(this.#firstLost()!.size)) {
         at = Math.min(at, now + this.#o.pacingQuantumUs);
       }

@@ -57,6 +57,8 @@ export interface PairOptions {
   readonly server?: ServerSessionOptions;
   readonly up?: ChannelOptions;
   readonly down?: ChannelOptions;
+  /** Timers fire this much after the wake-up time a session asked for (coarse runtime timers). */
+  readonly timerLatenessUs?: number;
 }
 
 /** A client and a server session on a virtual link. */
@@ -111,7 +113,7 @@ export class Pair {
     for (let round = 0; round < 8; round++) {
       const result = this.client.poll(this.now);
       for (const d of result.datagrams) this.#send(d, true);
-      this.#clientWake = result.wakeAtUs;
+      this.#clientWake = result.wakeAtUs + (this.#options.timerLatenessUs ?? 0);
       for (const e of result.events) {
         this.clientEvents.push(e);
         this.onClientEvent(e, this);
@@ -125,7 +127,7 @@ export class Pair {
     for (let round = 0; round < 8; round++) {
       const result = this.server.poll(this.now);
       for (const d of result.datagrams) this.#send(d, false);
-      this.#serverWake = result.wakeAtUs;
+      this.#serverWake = result.wakeAtUs + (this.#options.timerLatenessUs ?? 0);
       for (const e of result.events) {
         this.serverEvents.push(e);
         this.onServerEvent(e, this);

@@ -94,6 +94,29 @@ test("a 100 000-byte message is fragmented into datagrams no larger than the neg
   assert.equal(pair.client.stats.reassemblyBytes, 0);
 });
 
+test("pacing keeps its rate when timers fire late, and late wake-ups never exceed the catch-up bound", () => {
+  // 8 MB/s: a 1 ms pacing quantum (8 000 B) is then more than the two-datagram minimum burst.
+  const rate = 8_000_000;
+  for (const timerLatenessUs of [0, 1_200, 3_000]) {
+    const pair = readyPair({
+      timerLatenessUs,
+      client: { maxSendRateBytesPerSec: rate, maxDatagramBytes: 1_400, maxPacingCatchUpUs: 4_000 },
+      server: { maxDatagramBytes: 1_400 },
+      up: { delayUs: 100 },
+      down: { delayUs: 100 },
+    });
+    for (let i = 0; i < 4_000; i++) pair.client.sendApp(3, bytesOf(1_000, i));
+    pair.pollBoth();
+    const start = pair.now;
+    const sentBefore = pair.sentUp.length;
+    pair.runFor(300_000);
+    const bytes = pair.sentUp.slice(sentBefore).reduce((sum, d) => sum + d.length, 0);
+    const achieved = bytes / ((pair.now - start) / 1e6);
+    assert.ok(achieved >= 0.9 * rate, `lateness ${timerLatenessUs} µs: ${Math.round(achieved)} B/s of ${rate}`);
+    assert.ok(achieved <= 1.1 * rate, `lateness ${timerLatenessUs} µs: ${Math.round(achieved)} B/s of ${rate}`);
+  }
+});
+
 test("cumulative acks are coalesced: a burst of packets costs far fewer acks", () => {
   const pair = readyPair();
   const acksBefore = pair.server!.stats.acksSent;
