@@ -20,7 +20,9 @@ export class Driver {
   #timerAt = Infinity;
   #dirty: EqStreamConnection[] = [];
   #flushTimer: TimerId | undefined;
-  #dispatching = 0;
+  /** Connections whose poll loop is running now (nested when a handler of one drives another). */
+  readonly #servicing: EqStreamConnection[] = [];
+  #flushing = false;
   #closed = false;
   readonly #observe: ((connection: EqStreamConnection) => void) | undefined;
 
@@ -35,14 +37,16 @@ export class Driver {
 
   /** Polls a connection until it has nothing more to say, then arms its wake-up. */
   service(connection: EqStreamConnection): void {
-    this.#dispatching++;
+    this.#servicing.push(connection);
     try {
       connection.serviceNow(this.now(), this);
     } finally {
-      this.#dispatching--;
+      this.#servicing.pop();
     }
     this.#observe?.(connection);
     this.#schedule(connection);
+    // What the handlers sent to other connections goes out now, in this turn, not at their next timer.
+    if (this.#servicing.length === 0 && !this.#flushing && this.#dirty.length > 0) this.#flushDirty();
   }
 
   /** Sends datagrams of a connection. */
@@ -53,26 +57,37 @@ export class Driver {
   }
 
   /**
-   * A connection has new data queued outside an event handler: flush it on the next turn, together with
-   * everything else queued in this turn (inside a handler, the running poll loop picks it up).
+   * A connection has new data queued. Inside one of its own handlers its running poll loop picks the
+   * data up. Inside another connection's handler it is flushed as soon as that poll loop ends; outside
+   * any handler, on the next turn, together with everything else queued in this turn.
    */
   markDirty(connection: EqStreamConnection): void {
-    if (this.#dispatching > 0 || this.#closed) return;
-    if (connection.dirty) return;
+    if (this.#closed || connection.dirty || this.#servicing.includes(connection)) return;
     connection.dirty = true;
     this.#dirty.push(connection);
-    if (this.#flushTimer === undefined) {
+    if (this.#servicing.length === 0 && this.#flushTimer === undefined) {
       this.#flushTimer = this.platform.timers.setTimeout(() => this.#flushDirty(), 0);
     }
   }
 
   #flushDirty(): void {
-    this.#flushTimer = undefined;
-    const dirty = this.#dirty;
-    this.#dirty = [];
-    for (const connection of dirty) {
-      connection.dirty = false;
-      if (!connection.finished) this.service(connection);
+    if (this.#flushTimer !== undefined) {
+      this.platform.timers.clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    // Servicing one may dirty others (a relay): keep going until nothing is left.
+    this.#flushing = true;
+    try {
+      while (this.#dirty.length > 0) {
+        const dirty = this.#dirty;
+        this.#dirty = [];
+        for (const connection of dirty) {
+          connection.dirty = false;
+          if (!connection.finished) this.service(connection);
+        }
+      }
+    } finally {
+      this.#flushing = false;
     }
   }
 

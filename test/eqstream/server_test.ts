@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Simulation } from "../../sim/mod.ts";
-import { connect, type EqStreamServer, listen } from "../../src/eqstream/mod.ts";
+import { connect, type EqStreamConnection, type EqStreamServer, listen } from "../../src/eqstream/mod.ts";
 import { encodeBody, ProtocolOp } from "../../src/eqstream/packets.ts";
 
 function request(sessionId: number): Uint8Array {
@@ -131,4 +131,44 @@ test("datagrams from unknown addresses get a rate-limited OutOfSession, never a 
   assert.equal(stats.sessions, 0);
   assert.equal(stats.strays, 101);
   assert.equal(stats.outOfSessionReplies, 20); // the per-source burst
+});
+
+test("what a handler of one connection sends to another goes out at once, not at the other's next timer", async () => {
+  const sim = new Simulation({ seed: 5 });
+  sim.setLinkDefaults({ latency: 1_000 });
+  const byName = new Map<string, EqStreamConnection>();
+  sim.addHost("server", {
+    start: async (p) => {
+      await listen(p, { address: sim.address("server"), port: 9100 }, {
+        app(connection, opcode, payload) {
+          if (opcode === 1) byName.set(new TextDecoder().decode(payload), connection);
+          // A relay: a message from one client is forwarded to the other (like a zone's chat).
+          if (opcode === 2) byName.get("b")?.sendApp(3, payload);
+        },
+      });
+    },
+  });
+  const arrivals: number[] = [];
+  let sentAt = 0;
+  for (const name of ["a", "b"]) {
+    sim.addHost(name, {
+      start: async (p) => {
+        const c = await connect(p, { address: sim.address("server"), port: 9100 }, { bindAddress: sim.address(name) }, {
+          app: (_c, opcode) => void (opcode === 3 && arrivals.push(p.clock.now() - sentAt)),
+        });
+        c.sendApp(1, new TextEncoder().encode(name));
+        if (name === "a") {
+          // Well after both registered, and after b's session went quiet (its next timer is seconds away).
+          p.timers.setTimeout(() => {
+            sentAt = p.clock.now();
+            c.sendApp(2, Uint8Array.of(42));
+          }, 3_000_000);
+        }
+      },
+    });
+  }
+  await sim.run({ untilUs: 5_000_000 });
+  assert.equal(arrivals.length, 1);
+  // a → server (1 ms) → b (1 ms), plus the combine delays of both hops; never a keep-alive interval.
+  assert.ok(arrivals[0]! < 20_000, `relayed after ${arrivals[0]} µs`);
 });
