@@ -65,8 +65,9 @@ Options:
   --relay-ms N    the zone's relay window: sends to other players wait up to
                   N ms so that one player's updates share datagrams (default
                   the zone's, 0)
-  --ack-delay-ms N  EQStream ack delay of the zone's sessions and the bots
-                  (default EQStream's, 2 ms)
+  --zone-ack-ms N EQStream ack delay of the zone's client sessions (default
+                  EQStream's, 2 ms)
+  --bot-ack-ms N  EQStream ack delay of the bots' sessions (default 2 ms)
   -h, --help      show this help`;
 
 const FLAGS = {
@@ -79,7 +80,8 @@ const FLAGS = {
   warmup: { type: "string" },
   seed: { type: "string" },
   "relay-ms": { type: "string" },
-  "ack-delay-ms": { type: "string" },
+  "zone-ack-ms": { type: "string" },
+  "bot-ack-ms": { type: "string" },
   // Internal: the bot process of a --live run.
   "bots-only": { type: "boolean" },
   server: { type: "string" },
@@ -95,29 +97,34 @@ export interface ZoneBenchOptions {
   readonly seed: number;
   /** The zone's relay window, ms; default the zone's (0). */
   readonly relayWindowMs?: number;
-  /** EQStream ack delay of the zone's sessions and the bots, ms; default EQStream's (2). */
-  readonly ackDelayMs?: number;
+  /** EQStream ack delay of the zone's sessions, ms; default EQStream's (2). */
+  readonly zoneAckDelayMs?: number;
+  /** EQStream ack delay of the bots' sessions, ms; default EQStream's (2). */
+  readonly botAckDelayMs?: number;
 }
 
 /** Zone options the tuning flags set (nothing: the roles' defaults). */
 function zoneTuning(o: ZoneBenchOptions): { relayWindowUs?: number; session?: { ackDelayUs: number } } {
   return {
     ...(o.relayWindowMs === undefined ? {} : { relayWindowUs: o.relayWindowMs * 1000 }),
-    ...(o.ackDelayMs === undefined ? {} : { session: { ackDelayUs: o.ackDelayMs * 1000 } }),
+    ...(o.zoneAckDelayMs === undefined ? {} : { session: { ackDelayUs: o.zoneAckDelayMs * 1000 } }),
   };
 }
 
 /** The tuning flags given, for the result line. */
-function tuningOf(o: ZoneBenchOptions): { relayWindowMs?: number; ackDelayMs?: number } {
+function tuningOf(
+  o: ZoneBenchOptions,
+): { relayWindowMs?: number; zoneAckDelayMs?: number; botAckDelayMs?: number } {
   return {
     ...(o.relayWindowMs === undefined ? {} : { relayWindowMs: o.relayWindowMs }),
-    ...(o.ackDelayMs === undefined ? {} : { ackDelayMs: o.ackDelayMs }),
+    ...(o.zoneAckDelayMs === undefined ? {} : { zoneAckDelayMs: o.zoneAckDelayMs }),
+    ...(o.botAckDelayMs === undefined ? {} : { botAckDelayMs: o.botAckDelayMs }),
   };
 }
 
 /** Bot session options the tuning flags set. */
 function botTuning(o: ZoneBenchOptions): { ackDelayUs?: number } {
-  return o.ackDelayMs === undefined ? {} : { ackDelayUs: o.ackDelayMs * 1000 };
+  return o.botAckDelayMs === undefined ? {} : { ackDelayUs: o.botAckDelayMs * 1000 };
 }
 
 /** Milliseconds, rounded to µs. */
@@ -162,6 +169,8 @@ export interface ZoneBenchResult {
   };
   /** Live, on Linux: datagrams the kernel dropped for want of socket buffer during the measurement (whole machine). */
   readonly receiveBufferDrops?: number;
+  /** Live, on Linux: of those, the ones at the zone's socket. */
+  readonly zoneSocketDrops?: number;
   readonly simWallRatio?: number;
   /** Simulated datagrams (every link) per simulated second. */
   readonly datagramsPerSec?: number;
@@ -171,7 +180,8 @@ export interface ZoneBenchResult {
   readonly failedBots: number;
   /** The tuning flags given (absent: defaults). */
   readonly relayWindowMs?: number;
-  readonly ackDelayMs?: number;
+  readonly zoneAckDelayMs?: number;
+  readonly botAckDelayMs?: number;
 }
 
 interface ZoneWindow {
@@ -198,6 +208,20 @@ function sessionTotals(
     t.spurious += s.spuriousRetransmissions;
   }
   return t;
+}
+
+/** Datagrams the kernel dropped at the loopback UDP socket bound to `port` (Linux), if readable. */
+function socketDrops(port: number): number | undefined {
+  try {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+    for (const line of readFileSync("/proc/net/udp", "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(hex)) return Number(fields[fields.length - 1]);
+    }
+  } catch {
+    // not Linux
+  }
+  return undefined;
 }
 
 /** Datagrams the kernel dropped for want of socket buffer (Linux, every socket of the machine), if readable. */
@@ -442,7 +466,7 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
     String(o.seconds),
     "--warmup",
     String(o.warmupSeconds),
-    ...(o.ackDelayMs === undefined ? [] : ["--ack-delay-ms", String(o.ackDelayMs)]),
+    ...(o.botAckDelayMs === undefined ? [] : ["--bot-ack-ms", String(o.botAckDelayMs)]),
   ];
   const command = runtimeName() === "deno" ? ["run", "-A", main, ...args] : [main, ...args];
   const child = spawn(process.execPath, command, { stdio: ["ignore", "pipe", "inherit"] });
@@ -454,6 +478,7 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
       inZone: number;
       sessions: ReturnType<typeof sessionTotals>;
       drops: number | undefined;
+      zoneDrops: number | undefined;
     }
     | undefined;
   let report: BotProcessReport | undefined;
@@ -483,6 +508,7 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
               inZone: zone.playerCount,
               sessions: sessionTotals(zone),
               drops: receiveBufferDrops(),
+              zoneDrops: socketDrops(zone.eqstream.local.port),
             };
           } else if (message.phase === "done") {
             failed = message.failed ?? 0;
@@ -518,6 +544,9 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
                 timeouts: sessions.timeouts - window.sessions.timeouts,
               },
               ...(window.drops === undefined ? {} : { receiveBufferDrops: (receiveBufferDrops() ?? 0) - window.drops }),
+              ...(window.zoneDrops === undefined
+                ? {}
+                : { zoneSocketDrops: (socketDrops(zone.eqstream.local.port) ?? 0) - window.zoneDrops }),
               wallSeconds: Math.round(wallSeconds * 1000) / 1000,
               failedBots: 0,
             };
@@ -564,9 +593,12 @@ export const zoneBenchTarget: Command = {
       ...(values["relay-ms"] === undefined
         ? {}
         : { relayWindowMs: integerFlag("relay-ms", values["relay-ms"], 0, [0, 1000], HELP) }),
-      ...(values["ack-delay-ms"] === undefined
+      ...(values["zone-ack-ms"] === undefined
         ? {}
-        : { ackDelayMs: integerFlag("ack-delay-ms", values["ack-delay-ms"], 2, [0, 1000], HELP) }),
+        : { zoneAckDelayMs: integerFlag("zone-ack-ms", values["zone-ack-ms"], 2, [0, 1000], HELP) }),
+      ...(values["bot-ack-ms"] === undefined
+        ? {}
+        : { botAckDelayMs: integerFlag("bot-ack-ms", values["bot-ack-ms"], 2, [0, 1000], HELP) }),
     };
     if (values["bots-only"] === true) {
       const match = /^(.+):(\d{1,5})$/.exec(values.server ?? "");

@@ -385,9 +385,7 @@ export class RoleGame {
         this.zones.set(host, zone);
       });
     }
-    this.clientHosts.forEach((host, index) => {
-      ctx.startOn(host, (platform) => this.#runBot(platform, host, index));
-    });
+    for (const host of this.clientHosts) ctx.startOn(host, (platform) => this.#runBot(platform, host));
   }
 
   /** Start times of the bots the login plan selects (drawn once, in host order). */
@@ -448,7 +446,7 @@ export class RoleGame {
     return [...this.bots.values()];
   }
 
-  async #runBot(platform: Platform, host: string, _index: number): Promise<void> {
+  async #runBot(platform: Platform, host: string): Promise<void> {
     this.#drawArrivals();
     const plan = this.loginPlan;
     const bot = this.bots.get(host);

@@ -25,6 +25,7 @@ import {
   ZoneChangeResult,
 } from "../messages/mod.ts";
 import { RoleError, RoleErrorCode } from "../role_error.ts";
+import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import { BotLink } from "./bot_link.ts";
 
 /** The client version bots announce: the captured real client's. */
@@ -463,7 +464,7 @@ class Bot {
       heading: 0,
     };
     this.#zone = session;
-    await link.connect(target, this.#session());
+    await link.connect(target, { ackDelayUs: ZONE_ACK_DELAY_US, ...this.#session() });
     const { opcode, payload } = this.#encode({
       kind: "ZoneEnterRequest",
       accountId: this.accountId,

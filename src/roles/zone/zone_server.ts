@@ -58,6 +58,7 @@ import {
 } from "../shared/role_messages.ts";
 import { SerialQueue } from "../shared/serial_queue.ts";
 import { TickLoop, type TickStats } from "../shared/tick_loop.ts";
+import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import type { Uplink } from "../shared/uplink.ts";
 
 /** Options of {@linkcode startZone}. */
@@ -113,6 +114,12 @@ export interface ZoneOptions {
   readonly maxQueuedPerSession?: number;
   /** Deadline of requests to world; default 5 s. */
   readonly worldRequestTimeoutUs?: number;
+  /**
+   * EQStream options of client sessions. The zone's default `ackDelayUs` is 25 ms (EQStream's is 2 ms; see
+   * `shared/zone_session.ts`): a lone movement update is acked with the next packet to that client or after
+   * 25 ms, and the zone's tail-loss probes allow clients as long, so a client process that runs a few
+   * milliseconds late does not set off retransmissions. Clients should delay their acks as long (the bot does).
+   */
   readonly session?: ServerSessionOptions;
   readonly limits?: ServerLimits;
   readonly observer?: RoleObserver;
@@ -132,6 +139,7 @@ export const ZONE_DEFAULTS = {
   shoutRange: 500,
   maxMoveHz: 20,
   relayWindowUs: 0,
+  ackDelayUs: ZONE_ACK_DELAY_US,
   bounds: 100_000,
   linkDeadUs: 30_000_000,
   autosaveUs: 60_000_000,
@@ -1413,7 +1421,7 @@ export async function startZone(platform: Platform, options: ZoneOptions): Promi
   const eqstream = await listenEqStream(platform, {
     address: options.address ?? ZONE_DEFAULTS.address,
     port: options.port ?? ZONE_DEFAULTS.port,
-    ...(options.session === undefined ? {} : { session: options.session }),
+    session: { ackDelayUs: ZONE_DEFAULTS.ackDelayUs, ...options.session },
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   }, {
     app: (connection, opcode, payload) => holder.zone?.onApp(connection, opcode, payload),
