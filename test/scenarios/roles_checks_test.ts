@@ -247,3 +247,26 @@ test("a bot that logs in again after losing its zone keeps numbering its chat li
   assert.ok(metric("test.chat_ids") > 60);
   assert.equal(metric("test.chat_ids_repeated"), 0);
 });
+
+test("the role workloads refuse a file without the login, world and zone hosts, at the workload's line", () => {
+  assert.throws(
+    () =>
+      loadScenario(
+        `version: 1
+name: no-world
+duration: 5s
+hosts:
+  - { id: login, role: login }
+  - { id: zone1, role: zone }
+  - { id: bot, role: client, count: 2 }
+workload:
+  login: { count: 2 }
+`,
+        "no-world.yaml",
+      ),
+    {
+      name: "ScenarioError",
+      message: /^no-world\.yaml:9: The role workloads need exactly one host with role world, not 0/,
+    },
+  );
+});

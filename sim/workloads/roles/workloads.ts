@@ -35,11 +35,21 @@ import {
 
 const NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
+/** The role workloads need one login host, one world host and at least one zone host. */
+function requireRoleHosts(context: ParseContext, node: ConfigNode): void {
+  const count = (role: string) => context.hosts.filter((h) => h.role === role).length;
+  for (const role of ["login", "world"]) {
+    if (count(role) !== 1) node.fail(`The role workloads need exactly one host with role ${role}, not ${count(role)}`);
+  }
+  if (count("zone") === 0) node.fail("The role workloads need at least one host with role zone");
+}
+
 function optionalMap(node: ConfigNode, keys: readonly string[]): ConfigMap | undefined {
   return node.kind === "null" ? undefined : node.map(keys);
 }
 
 function clientsOf(m: ConfigMap | undefined, context: ParseContext, node: ConfigNode): string[] {
+  requireRoleHosts(context, node);
   const given = m?.get("clients");
   const clients = given === undefined
     ? context.hosts.filter((h) => h.role === "client").map((h) => h.id)
