@@ -3,24 +3,8 @@
  * (`qeynos account add NAME --kind world|zone`); IP bans come from the store's bans.
  * @module
  */
-import bcrypt from "bcryptjs";
-import { createAuthenticator, type PolicyAuthenticator, ServerRole } from "../../servertalk/mod.ts";
+import { createAuthenticator, type PolicyAuthenticator, ServerRole, verifyPasswordSync } from "../../servertalk/mod.ts";
 import { type Store, STORE_ERROR_CODES, StoreError } from "../../store/mod.ts";
-
-/**
- * Runs a synchronous bcryptjs call with the wall clock hidden: bcryptjs reads `Date.now()` between
- * rounds only to slice its asynchronous mode, and inside the simulator such reads count as real-time use.
- */
-function clockless<T>(body: () => T): T {
-  const date = globalThis.Date;
-  const now = date.now;
-  date.now = () => 0;
-  try {
-    return body();
-  } finally {
-    date.now = now;
-  }
-}
 
 /**
  * An authenticator for `ServertalkServer` that looks accounts up in `store`. A world account may only
@@ -58,8 +42,6 @@ export function storeAuthenticator(
         return { address, reason: ban.reason, ...(ban.expiresMs === null ? {} : { expiresAtMs: ban.expiresMs }) };
       },
     },
-    ...(options.hashing === "sync"
-      ? { verify: (password: string, hash: string) => clockless(() => bcrypt.compareSync(password, hash)) }
-      : {}),
+    ...(options.hashing === "sync" ? { verify: verifyPasswordSync } : {}),
   });
 }
