@@ -4,6 +4,7 @@
  * @module
  */
 import type { SimRng } from "./rng.ts";
+import { pow } from "../src/platform/portable_math.ts";
 
 /** A one-way delay distribution. Every variant has a lower bound, reported by {@linkcode minDelayUs}. */
 export type DelayDist =
@@ -302,7 +303,7 @@ export function delaySampler(latency: number | DelayDist | undefined): DelaySamp
       const { scale, shape } = latency;
       const max = latency.max ?? 60_000_000;
       const inverse = -1 / shape;
-      return (rng) => Math.round(Math.min(max, scale * Math.pow(1 - rng.float(), inverse)));
+      return (rng) => Math.round(Math.min(max, scale * pow(1 - rng.float(), inverse)));
     }
     case "mix": {
       const parts = latency.of.map((p) => ({ weight: p.weight, sample: delaySampler(p.delay) }));

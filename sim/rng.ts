@@ -7,6 +7,7 @@
  * @module
  */
 import type { Rng } from "../src/platform/platform.ts";
+import { cos, log } from "../src/platform/portable_math.ts";
 
 const TWO_POW_32 = 0x1_0000_0000;
 
@@ -106,16 +107,16 @@ export class SimRng implements Rng {
     return p > 0 && this.float() < p;
   }
 
-  /** A standard normal variate (Box-Muller; draws two floats). */
+  /** A standard normal variate (Box-Muller; draws two floats). Portable math: the same bits on every runtime. */
   normal(): number {
     const u = 1 - this.float();
     const v = this.float();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return Math.sqrt(-2 * log(u)) * cos(2 * Math.PI * v);
   }
 
   /** An exponential variate with the given mean. */
   exponential(mean: number): number {
-    return -Math.log(1 - this.float()) * mean;
+    return -log(1 - this.float()) * mean;
   }
 }
 

@@ -16,6 +16,7 @@ import { crc32 } from "../../src/wire/crc32.ts";
 import { registerCheck } from "../scenario/check_registry.ts";
 import type { RunContext } from "../scenario/context.ts";
 import { registerWorkload } from "./registry.ts";
+import { log } from "../../src/platform/portable_math.ts";
 
 /** Configuration of the echo workload. */
 export interface EchoConfig {
@@ -168,7 +169,7 @@ function runEcho(ctx: RunContext, config: EchoConfig): void {
           state.outstanding.delete(oldest);
         }
         // Exponential gaps: a Poisson stream of requests.
-        const gap = Math.max(1, Math.round(-Math.log(1 - rng.u32() / 0x1_0000_0000) * (1e6 / config.ratePerSec)));
+        const gap = Math.max(1, Math.round(-log(1 - rng.u32() / 0x1_0000_0000) * (1e6 / config.ratePerSec)));
         p.timers.setTimeout(send, gap);
       };
       // Expire requests that were never answered, so memory stays bounded by the timeout.

@@ -20,6 +20,7 @@ import { crc32 } from "../../src/wire/crc32.ts";
 import { registerCheck } from "../scenario/check_registry.ts";
 import type { RunContext } from "../scenario/context.ts";
 import { registerWorkload } from "./registry.ts";
+import { log } from "../../src/platform/portable_math.ts";
 
 /** Configuration of the eqstream workload. */
 export interface EqStreamWorkloadConfig {
@@ -218,7 +219,7 @@ function runEqStream(ctx: RunContext, config: EqStreamWorkloadConfig): void {
             } catch {
               // Send queue full: this tick's message is skipped (nothing was queued).
             }
-            const gap = Math.max(1, Math.round(-Math.log(1 - rng.float()) * (1e6 / config.ratePerSec)));
+            const gap = Math.max(1, Math.round(-log(1 - rng.float()) * (1e6 / config.ratePerSec)));
             p.timers.setTimeout(send, gap);
           };
           send();

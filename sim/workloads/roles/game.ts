@@ -31,6 +31,7 @@ import {
 import { openSqliteStore, type Store } from "../../../src/store/mod.ts";
 import type { RunContext, ScenarioEnvironment } from "../../scenario/context.ts";
 import type { ScenarioHost } from "../../scenario/types.ts";
+import { log } from "../../../src/platform/portable_math.ts";
 
 /** Ports every role host uses (each host has its own address). */
 export const ROLE_PORTS = {
@@ -400,7 +401,7 @@ export class RoleGame {
     if (a.kind === "rate") {
       let t = plan.startUs;
       for (let i = 0; i < plan.clients.length; i++) {
-        if (i > 0) t += Math.round(-Math.log(1 - rng.float()) * (1e6 / a.perSec));
+        if (i > 0) t += Math.round(-log(1 - rng.float()) * (1e6 / a.perSec));
         times.push(t);
       }
     } else {

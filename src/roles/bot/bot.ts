@@ -27,6 +27,7 @@ import {
 import { RoleError, RoleErrorCode } from "../role_error.ts";
 import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import { BotLink } from "./bot_link.ts";
+import { atan2, cos, sin } from "../../platform/portable_math.ts";
 
 /** The client version bots announce: the captured real client's. */
 export const BOT_CLIENT_VERSION = 546;
@@ -511,10 +512,10 @@ class Bot {
     // Head home when straying too far, so bots stay within sight of each other.
     const dx = zone.x - this.#homeX;
     const dz = zone.z - this.#homeZ;
-    if (dx * dx + dz * dz > radius * radius) zone.heading = Math.atan2(-dx, -dz);
+    if (dx * dx + dz * dz > radius * radius) zone.heading = atan2(-dx, -dz);
     const distance = (speed * dtUs) / 1_000_000;
-    zone.x += Math.sin(zone.heading) * distance;
-    zone.z += Math.cos(zone.heading) * distance;
+    zone.x += sin(zone.heading) * distance;
+    zone.z += cos(zone.heading) * distance;
     const sequence = ++this.#sequence >>> 0;
     if (
       this.#zoneSend({

@@ -3,6 +3,7 @@
  * power of two, so a percentile is within about 6 % of the true value. Memory is fixed (64 × 16 counters).
  * @module
  */
+import { floorLog2 } from "../../platform/portable_math.ts";
 
 const SUB_BITS = 4;
 const SUB = 1 << SUB_BITS;
@@ -21,7 +22,7 @@ export interface HistogramSnapshot {
 
 function indexOf(value: number): number {
   if (value < SUB) return value;
-  const exponent = Math.floor(Math.log2(value));
+  const exponent = floorLog2(value);
   const shift = exponent - SUB_BITS;
   const mantissa = Math.floor(value / 2 ** shift) - SUB;
   return Math.min(BUCKETS - 1, (exponent - SUB_BITS + 1) * SUB + mantissa);

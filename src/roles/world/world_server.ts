@@ -70,6 +70,7 @@ import {
 } from "../shared/role_messages.ts";
 import { storeAuthenticator } from "../shared/server_auth.ts";
 import type { ServertalkListen, Uplink } from "../shared/uplink.ts";
+import { cos, sin } from "../../platform/portable_math.ts";
 
 /** A spawn point. */
 export interface SpawnPoint {
@@ -558,7 +559,7 @@ export class WorldServer {
     if (radius <= 0) return spawn;
     const r = radius * Math.sqrt(this.#platform.rng.float());
     const angle = 2 * Math.PI * this.#platform.rng.float();
-    return { ...spawn, x: spawn.x + r * Math.cos(angle), z: spawn.z + r * Math.sin(angle) };
+    return { ...spawn, x: spawn.x + r * cos(angle), z: spawn.z + r * sin(angle) };
   }
 
   #summary(c: Character): CharacterSummary {
