@@ -9,32 +9,20 @@ import { fileURLToPath } from "node:url";
 import { createAccountCommand, parseDuration } from "../../src/cli/account.ts";
 import { UsageError } from "../../src/cli/command.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
-import { main } from "../../src/main.ts";
 import { runtimeName } from "../../src/platform/mod.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { testPlatform } from "../store/_support.ts";
+import { type CliRun, runCli } from "../_support/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Runs main() with an account command whose standard input is `stdin`, capturing output. */
-async function run(args: string[], stdin = ""): Promise<{ code: number; out: string; err: string }> {
+function run(args: string[], stdin = ""): Promise<CliRun> {
   const account = createAccountCommand({
     readStdinLine: () => Promise.resolve(stdin.split("\n")[0]!.replace(/\r$/, "")),
     randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
   });
-  const commands = COMMANDS.map((c) => c.name === "account" ? account : c);
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    const code = await main(args, commands);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
+  return runCli(args, { commands: COMMANDS.map((c) => c.name === "account" ? account : c) });
 }
 
 /** A temporary data directory for one test. */

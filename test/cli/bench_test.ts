@@ -3,21 +3,10 @@ import { test } from "node:test";
 import { createBenchCommand } from "../../src/cli/bench.ts";
 import { measureDatagrams, measureEvents, measureRatio, simBenchTarget } from "../../src/cli/bench_sim.ts";
 import type { Command } from "../../src/cli/command.ts";
-import { main } from "../../src/main.ts";
+import { type CliRun, runCli } from "../_support/cli.ts";
 
-async function run(args: string[], commands?: readonly Command[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    const code = commands === undefined ? await main(args) : await main(args, commands);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
+function run(args: string[], commands?: readonly Command[]): Promise<CliRun> {
+  return runCli(args, commands === undefined ? {} : { commands });
 }
 
 test("qeynos bench lists its targets and refuses an unknown one", async () => {

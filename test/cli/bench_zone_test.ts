@@ -1,20 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { main } from "../../src/main.ts";
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
-}
+import { runCli as run } from "../_support/cli.ts";
 
 test("qeynos bench zone --sim prints one JSON line with latency, tick time, CPU and the sim/wall ratio", async () => {
   const result = await run(["bench", "zone", "--sim", "--bots", "12", "--seconds", "2", "--spread", "60"]);

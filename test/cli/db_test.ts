@@ -4,25 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { main } from "../../src/main.ts";
 import { MIGRATIONS } from "../../src/store/migrations/mod.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { testPlatform } from "../store/_support.ts";
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
-}
+import { runCli as run } from "../_support/cli.ts";
 
 async function withDataDir(body: (dir: string, data: string[]) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "qeynos-db-"));

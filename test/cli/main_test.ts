@@ -2,24 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { COMMANDS } from "../../src/cli/commands.ts";
-import { main } from "../../src/main.ts";
 import { VERSION } from "../../src/version.ts";
-
-/** Runs main() and captures what it printed. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
-}
+import { runCli as run } from "../_support/cli.ts";
 
 test("qeynos --version prints the version of package.json and deno.json", async () => {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { netemSpec } from "../../src/cli/netem.ts";
-import { main } from "../../src/main.ts";
 import { createConsoleLog, createRealPlatform } from "../../src/platform/mod.ts";
 import type { UdpSocket } from "../../src/platform/platform.ts";
+import { runCli } from "../_support/cli.ts";
 
 const platform = createRealPlatform(createConsoleLog({ level: "error" }));
 
@@ -11,21 +11,8 @@ async function run(
   args: string[],
   onLine?: (line: string) => void,
 ): Promise<{ code: number; out: string[]; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => {
-    const line = parts.join(" ");
-    out.push(line);
-    onLine?.(line);
-  };
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    return { code: await main(args), out, err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
+  const result = await runCli(args, onLine === undefined ? {} : { onLine });
+  return { code: result.code, out: [...result.lines], err: result.err };
 }
 
 test("qeynos netem impairs real traffic as configured and prints statistics", async () => {

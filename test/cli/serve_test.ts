@@ -4,22 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loopbackLimits } from "../../src/cli/serve.ts";
-import { main } from "../../src/main.ts";
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => err.push(parts.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
-}
+import { runCli as run } from "../_support/cli.ts";
 
 test("qeynos serve --help describes both shapes and the default ports", async () => {
   const { code, out } = await run(["serve", "--help"]);

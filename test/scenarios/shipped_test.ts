@@ -8,22 +8,13 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { main } from "../../src/main.ts";
 import { readScenarioFile } from "../../sim/scenario/loader.ts";
 import { check, loadShipped, metric, run, shippedPath, verdicts } from "./_roles.ts";
+import { runCli } from "../_support/cli.ts";
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => void lines.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => void lines.push(parts.join(" "));
-  try {
-    return { code: await main(args), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { code, all } = await runCli(args);
+  return { code, out: all };
 }
 
 test("every shipped role scenario is a valid file", async () => {
