@@ -14,7 +14,7 @@ import { connect, type EqStreamConnection, listen } from "../eqstream/mod.ts";
 import type { SessionOptions } from "../eqstream/options.ts";
 import { createConsoleLog, createRealPlatform, runtimeName } from "../platform/mod.ts";
 import type { Platform } from "../platform/platform.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos bench eqstream server --port P [options]
        qeynos bench eqstream client --target HOST:PORT --mode thr|lat|tick --size N --count N [options]
@@ -345,11 +345,7 @@ async function runClient(
 }
 
 function parseTarget(text: string | undefined): { address: string; port: number } {
-  const match = /^(.+):(\d+)$/.exec(text ?? "");
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
-    throw new UsageError(`Invalid value for --target: '${text ?? ""}' is not HOST:PORT`, HELP);
-  }
-  return { address: match[1]!, port: Number(match[2]) };
+  return addressFlag("target", text, HELP);
 }
 
 /** Runs `qeynos bench eqstream …` with the arguments after `eqstream`. */

@@ -38,7 +38,7 @@ import { runScenario } from "../../sim/scenario/runner.ts";
 import { Simulation } from "../../sim/simulation.ts";
 import "../../sim/workloads/all.ts";
 import { RoleGame } from "../../sim/workloads/roles/mod.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 import { loopbackLimits } from "./serve.ts";
 
 const HELP = `Usage: qeynos bench zone [--bots N] [--hz 10] [--seconds S] [--sim | --live] [options]
@@ -601,9 +601,7 @@ export const zoneBenchTarget: Command = {
         : { botAckDelayMs: integerFlag("bot-ack-ms", values["bot-ack-ms"], 2, [0, 1000], HELP) }),
     };
     if (values["bots-only"] === true) {
-      const match = /^(.+):(\d{1,5})$/.exec(values.server ?? "");
-      if (match === null) throw new UsageError("--bots-only needs --server HOST:PORT", HELP);
-      return await runBotProcess(options, { address: match[1]!, port: Number(match[2]) });
+      return await runBotProcess(options, addressFlag("server", values.server, HELP));
     }
     const result = values.live === true ? await benchZoneLive(options) : await benchZoneSim(options);
     console.log(JSON.stringify(result));

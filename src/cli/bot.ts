@@ -12,7 +12,7 @@ import {
   Histogram,
   runBot,
 } from "../roles/mod.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos bot [options]
 
@@ -75,11 +75,7 @@ export const botCommand: Command = {
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
-    const server = values.server ?? "127.0.0.1:9100";
-    const match = /^(.+):(\d{1,5})$/.exec(server);
-    if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
-      throw new UsageError(`Invalid value for --server: '${server}' (expected HOST:PORT)`, HELP);
-    }
+    const target = addressFlag("server", values.server, HELP, { fallback: "127.0.0.1:9100" });
     const script = (values.script ?? "walk") as BotScriptName;
     if (!SCRIPTS.includes(script)) {
       throw new UsageError(`Invalid value for --script: '${values.script}' (expected ${SCRIPTS.join(", ")})`, HELP);
@@ -115,7 +111,6 @@ export const botCommand: Command = {
         if (at !== undefined && at >= 0) moveLatency.record(e.atUs - at);
       }
     };
-    const target = { address: match[1]!, port: Number(match[2]) };
     const indexes = Array.from({ length: count }, (_, i) => first + i);
     const names = indexes.map((i) => botCharacterName(prefix, i));
     const started = performance.now();

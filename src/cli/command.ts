@@ -67,3 +67,31 @@ export function integerFlag(
   }
   return value;
 }
+
+/** Options of {@linkcode addressFlag}. */
+export interface AddressFlagOptions {
+  /** Used when the flag is absent; without it, an absent flag is a usage error. */
+  readonly fallback?: string;
+  /** Accept port 0 ("any free port", for listening); default false. */
+  readonly allowPortZero?: boolean;
+}
+
+/**
+ * Parses a `HOST:PORT` flag value (`[v6addr]:PORT` for IPv6), or throws a {@linkcode UsageError}
+ * naming the flag and the value.
+ */
+export function addressFlag(
+  name: string,
+  text: string | undefined,
+  usage: string,
+  options: AddressFlagOptions = {},
+): { address: string; port: number } {
+  const value = text ?? options.fallback;
+  if (value === undefined) throw new UsageError(`Missing --${name} HOST:PORT`, usage);
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535 || (port === 0 && options.allowPortZero !== true)) {
+    throw new UsageError(`Invalid value for --${name}: '${value}' (expected HOST:PORT)`, usage);
+  }
+  return { address: match[1] ?? match[2]!, port };
+}

@@ -6,7 +6,7 @@ import process from "node:process";
 import { NetemProxy } from "../netem/proxy.ts";
 import { createConsoleLog, createRealPlatform } from "../platform/mod.ts";
 import type { LinkSpec } from "../../sim/link_spec.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos netem --listen 127.0.0.1:P --forward 127.0.0.1:Q [options]
 
@@ -57,13 +57,7 @@ function isLoopback(address: string): boolean {
 }
 
 function endpoint(name: string, text: string | undefined): { address: string; port: number } {
-  if (text === undefined) throw new UsageError(`Missing --${name}`, HELP);
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  const port = Number(match?.[3]);
-  if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`Invalid value for --${name}: '${text}' is not ADDRESS:PORT`, HELP);
-  }
-  const address = match[1] ?? match[2]!;
+  const { address, port } = addressFlag(name, text, HELP, { allowPortZero: true });
   if (!isLoopback(address)) {
     throw new UsageError(`Invalid value for --${name}: ${address} is not a loopback address`, HELP);
   }

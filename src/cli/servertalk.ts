@@ -22,7 +22,7 @@ import {
 import { ServertalkServer } from "../servertalk/server.ts";
 import type { ServertalkError } from "../servertalk/servertalk_error.ts";
 import { VERSION } from "../version.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos servertalk serve [options]
        qeynos servertalk world --target HOST:PORT --name NAME [options]
@@ -117,13 +117,7 @@ function parseRole(text: string, usage: string): ServerRole {
 }
 
 function parseTarget(text: string | undefined): { address: string; port: number } {
-  if (text === undefined) throw new UsageError("Missing --target HOST:PORT", HELP);
-  const at = text.lastIndexOf(":");
-  const port = Number(text.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`Invalid --target '${text}': expected HOST:PORT`, HELP);
-  }
-  return { address: text.slice(0, at).replace(/^\[|\]$/g, ""), port };
+  return addressFlag("target", text, HELP);
 }
 
 function platformFor(levelText: string | undefined): Platform {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { addressFlag, UsageError } from "../../src/cli/command.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { VERSION } from "../../src/version.ts";
 import { runCli as run } from "../_support/cli.ts";
@@ -65,4 +66,25 @@ test("qeynos doctor passes on this machine", async () => {
     "udp",
     "tcp",
   ]);
+});
+
+test("addressFlag() parses HOST:PORT and [v6]:PORT, and refuses anything else naming the flag", () => {
+  assert.deepEqual(addressFlag("server", "127.0.0.1:9100", "usage"), { address: "127.0.0.1", port: 9100 });
+  assert.deepEqual(addressFlag("server", "[::1]:9100", "usage"), { address: "::1", port: 9100 });
+  assert.deepEqual(addressFlag("server", undefined, "usage", { fallback: "localhost:1" }), {
+    address: "localhost",
+    port: 1,
+  });
+  assert.deepEqual(addressFlag("listen", "127.0.0.1:0", "usage", { allowPortZero: true }), {
+    address: "127.0.0.1",
+    port: 0,
+  });
+  for (const bad of ["localhost", "127.0.0.1:0", "127.0.0.1:65536", ":80", "a b:1", "::1:80", "host:-1"]) {
+    assert.throws(() => addressFlag("server", bad, "usage"), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, `Invalid value for --server: '${bad}' (expected HOST:PORT)`);
+      return true;
+    });
+  }
+  assert.throws(() => addressFlag("target", undefined, "usage"), { message: "Missing --target HOST:PORT" });
 });
