@@ -19,7 +19,10 @@ test("qeynos servertalk refuses bad usage with one line and exit status 2", asyn
     [["servertalk", "serve", "--bogus"], /^qeynos: Unknown option '--bogus'/],
     [["servertalk", "serve", "--target", "x:1"], /^qeynos: Option --target does not apply to servertalk serve/],
     [["servertalk", "world", "--target", "127.0.0.1:9100"], /^qeynos: Missing --name NAME/],
-    [["servertalk", "ping", "--target", "nowhere"], /^qeynos: Invalid value for --target: 'nowhere' \(expected HOST:PORT\)/],
+    [
+      ["servertalk", "ping", "--target", "nowhere"],
+      /^qeynos: Invalid value for --target: 'nowhere' \(expected HOST:PORT\)/,
+    ],
     [["servertalk", "serve", "--account", "nopassword"], /^qeynos: Invalid --account/],
     [
       ["bench", "servertalk", "--size", "10"],
