@@ -1,4 +1,8 @@
+import { ByteArena } from "../wire/byte_arena.ts";
 import { CRC_BYTES, ProtocolOp, putSubPacketPrefix, putU16, subPacketPrefixBytes, writeCrc } from "./packets.ts";
+
+/** Finished datagrams of every session: they are sent at once and die young, so they share chunks. */
+const DATAGRAMS = new ByteArena(64 * 1024);
 
 /**
  * Packs protocol packets into one datagram. Packets are written as Combined entries; a datagram that
@@ -91,20 +95,29 @@ export class DatagramBuilder {
     this.#buffer.set(packet, at);
   }
 
-  /** The finished datagram (a new array) with its CRC, or `undefined` when nothing was added. */
+  /** The finished datagram (a fresh array the caller owns) with its CRC, or `undefined` when nothing was added. */
   finish(crcKey: number): Uint8Array | undefined {
     if (this.#count === 0) return undefined;
     let out: Uint8Array;
     if (this.#count === 1) {
       const length = this.#firstEnd - this.#firstStart;
-      out = new Uint8Array(length + CRC_BYTES);
-      out.set(this.#buffer.subarray(this.#firstStart, this.#firstEnd));
+      out = DATAGRAMS.alloc(length + CRC_BYTES);
+      copyInto(out, this.#buffer, this.#firstStart, this.#firstEnd);
       writeCrc(out, length, crcKey);
     } else {
-      out = new Uint8Array(this.#at + CRC_BYTES);
-      out.set(this.#buffer.subarray(0, this.#at));
+      out = DATAGRAMS.alloc(this.#at + CRC_BYTES);
+      copyInto(out, this.#buffer, 0, this.#at);
       writeCrc(out, this.#at, crcKey);
     }
     return out;
+  }
+}
+
+/** Copies `from[start..end)` to the start of `to` (a loop beats a subarray view for small sizes). */
+function copyInto(to: Uint8Array, from: Uint8Array, start: number, end: number): void {
+  if (end - start <= 64) {
+    for (let i = start, j = 0; i < end; i++, j++) to[j] = from[i]!;
+  } else {
+    to.set(from.subarray(start, end));
   }
 }

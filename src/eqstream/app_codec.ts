@@ -4,6 +4,7 @@
  * dropped), leading-zero escaping and the key exchange. Little-endian, unlike the session layer.
  * @module
  */
+import { ByteArena } from "../wire/byte_arena.ts";
 import { EQ2_RC4_DROP, Rc4 } from "../wire/rc4.ts";
 import { WireError } from "../wire/wire_error.ts";
 import { ZlibDeflater, ZlibInflater } from "../wire/zlib_stream.ts";
@@ -157,7 +158,15 @@ export interface AppEncoderOptions {
   readonly compression?: boolean;
   /** Compress when opcode + payload exceed this many bytes; default {@linkcode DEFAULT_COMPRESS_THRESHOLD}. */
   readonly compressThreshold?: number;
+  /**
+   * Where encoded packets are allocated; default a private arena of 2 KiB chunks. Packets live until
+   * acknowledged, in the order they were encoded, so one connection's arena pins little.
+   */
+  readonly arena?: ByteArena;
 }
+
+/** Chunk size of an encoder's own arena. */
+const ENCODER_ARENA_BYTES = 2048;
 
 /**
  * Turns application packets into the bytes of one direction of a connection: server side
@@ -170,6 +179,7 @@ export class AppEncoder {
   readonly #side: Side;
   readonly #compression: boolean;
   readonly #threshold: number;
+  readonly #arena: ByteArena;
   #cipher: Rc4 | undefined;
   #deflater: ZlibDeflater | undefined;
   #plainBytes = 0;
@@ -179,6 +189,7 @@ export class AppEncoder {
     this.#side = side;
     this.#compression = side === "server" && (options.compression ?? true);
     this.#threshold = options.compressThreshold ?? DEFAULT_COMPRESS_THRESHOLD;
+    this.#arena = options.arena ?? new ByteArena(ENCODER_ARENA_BYTES);
   }
 
   /** Starts encrypting with the client's 8-byte key (server → client: key; client → server: ~key). */
@@ -201,18 +212,18 @@ export class AppEncoder {
     const plainLength = opcodeBytes(opcode) + payload.length;
     let out: Uint8Array;
     if (this.#side === "client") {
-      out = new Uint8Array(plainLength);
+      out = this.#arena.alloc(plainLength);
       putOpcodeAndPayload(out, 0, opcode, payload);
     } else if (this.#compression && plainLength > this.#threshold) {
       const plain = new Uint8Array(plainLength);
       putOpcodeAndPayload(plain, 0, opcode, payload);
       this.#deflater ??= new ZlibDeflater({ level: 9, windowBits: 13, memLevel: 9 });
       const packed = this.#deflater.deflate(plain);
-      out = new Uint8Array(1 + packed.length);
+      out = this.#arena.alloc(1 + packed.length);
       out[0] = APP_FLAG_ZLIB;
       out.set(packed, 1);
     } else {
-      out = new Uint8Array(1 + plainLength);
+      out = this.#arena.alloc(1 + plainLength);
       out[0] = APP_FLAG_PLAIN;
       putOpcodeAndPayload(out, 1, opcode, payload);
     }

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Rng } from "../platform/platform.ts";
+import { ByteArena } from "../wire/byte_arena.ts";
 import { DatagramBuilder } from "./_datagram_builder.ts";
 import { SendOrder, SendRing, type Unit } from "./_send_window.ts";
 import {
@@ -133,6 +134,8 @@ const SENT_HISTORY = 512;
 const SACK_REPEAT = 4;
 /** Copies of a SessionDisconnect sent when closing. */
 const DISCONNECT_COPIES = 2;
+/** Chunk size of a session's arena (encoded packets and unit bodies, released in order as acks come). */
+const ARENA_CHUNK_BYTES = 2048;
 
 interface PendingApp {
   readonly opcode: number;
@@ -181,6 +184,7 @@ export class Session {
   #closedReported = false;
 
   // Application layer.
+  readonly #arena = new ByteArena(ARENA_CHUNK_BYTES);
   readonly #encoder: AppEncoder;
   readonly #decoder: AppDecoder;
   #keyed = false;
@@ -326,6 +330,7 @@ export class Session {
     this.#encoder = new AppEncoder(side, {
       compression: this.#o.compression,
       compressThreshold: this.#o.compressThresholdBytes,
+      arena: this.#arena,
     });
     this.#decoder = new AppDecoder(side, { maxBytes: this.#o.maxMessageBytes });
     this.#keyed = !this.#o.keyExchange;
@@ -1276,12 +1281,12 @@ export class Session {
           count++;
         }
         if (count === 1) {
-          body = escape ? new Uint8Array(first.length + 1) : first;
+          body = escape ? this.#arena.alloc(first.length + 1) : first;
           if (escape) body.set(first, 1);
           queueBytes = first.length;
           this.#takeMessage();
         } else {
-          body = new Uint8Array(combined);
+          body = this.#arena.alloc(combined);
           body[1] = ProtocolOp.AppCombined;
           let at = 2;
           for (let i = 0; i < count; i++) {

@@ -3,6 +3,7 @@
  * Nothing here does I/O or reads a clock.
  * @module
  */
+export { ByteArena, DEFAULT_ARENA_CHUNK_BYTES } from "./byte_arena.ts";
 export { ByteReader } from "./byte_reader.ts";
 export { ByteWriter, DEFAULT_WRITER_CAPACITY, DEFAULT_WRITER_MAX_BYTES } from "./byte_writer.ts";
 export type { ByteWriterOptions } from "./byte_writer.ts";
