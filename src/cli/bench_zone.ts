@@ -66,8 +66,9 @@ Options:
                   N ms so that one player's updates share datagrams (default
                   the zone's, 0)
   --zone-ack-ms N EQStream ack delay of the zone's client sessions (default
-                  EQStream's, 2 ms)
-  --bot-ack-ms N  EQStream ack delay of the bots' sessions (default 2 ms)
+                  the zone's, 25 ms)
+  --bot-ack-ms N  EQStream ack delay of the bots' zone sessions (default
+                  25 ms, like the zone's)
   -h, --help      show this help`;
 
 const FLAGS = {
