@@ -1,4 +1,4 @@
-import { ByteArena } from "../wire/byte_arena.ts";
+import { ByteArena, copyRange } from "../wire/byte_arena.ts";
 import { CRC_BYTES, ProtocolOp, putSubPacketPrefix, putU16, subPacketPrefixBytes, writeCrc } from "./packets.ts";
 
 /** Finished datagrams of every session: they are sent at once and die young, so they share chunks. */
@@ -102,22 +102,13 @@ export class DatagramBuilder {
     if (this.#count === 1) {
       const length = this.#firstEnd - this.#firstStart;
       out = DATAGRAMS.alloc(length + CRC_BYTES);
-      copyInto(out, this.#buffer, this.#firstStart, this.#firstEnd);
+      copyRange(out, this.#buffer, this.#firstStart, this.#firstEnd);
       writeCrc(out, length, crcKey);
     } else {
       out = DATAGRAMS.alloc(this.#at + CRC_BYTES);
-      copyInto(out, this.#buffer, 0, this.#at);
+      copyRange(out, this.#buffer, 0, this.#at);
       writeCrc(out, this.#at, crcKey);
     }
     return out;
-  }
-}
-
-/** Copies `from[start..end)` to the start of `to` (a loop beats a subarray view for small sizes). */
-function copyInto(to: Uint8Array, from: Uint8Array, start: number, end: number): void {
-  if (end - start <= 64) {
-    for (let i = start, j = 0; i < end; i++, j++) to[j] = from[i]!;
-  } else {
-    to.set(from.subarray(start, end));
   }
 }

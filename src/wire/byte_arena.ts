@@ -46,11 +46,16 @@ export class ByteArena {
   /** A copy of `bytes[start..end)` in a fresh array. */
   copy(bytes: Uint8Array, start = 0, end: number = bytes.length): Uint8Array {
     const out = this.alloc(end - start);
-    if (end - start <= 64) {
-      for (let i = start, j = 0; i < end; i++, j++) out[j] = bytes[i]!;
-    } else {
-      out.set(bytes.subarray(start, end));
-    }
+    copyRange(out, bytes, start, end);
     return out;
+  }
+}
+
+/** Copies `from[start..end)` to the start of `to` (a loop beats a subarray view for small sizes). */
+export function copyRange(to: Uint8Array, from: Uint8Array, start: number, end: number): void {
+  if (end - start <= 64) {
+    for (let i = start, j = 0; i < end; i++, j++) to[j] = from[i]!;
+  } else {
+    to.set(from.subarray(start, end));
   }
 }
