@@ -62,9 +62,9 @@ Options:
   --warmup S      seconds between the last login and the measurement
                   (default 3)
   --seed N        simulation seed (default 1)
-  --relay-ms N    the zone's relay window: sends to other players wait up to
-                  N ms so that one player's updates share datagrams (default
-                  the zone's, 0)
+  --batch-ms N    the zone's movement batch window: updates for a player
+                  within N ms of the last ones sent to them go out together
+                  (default the zone's, 20; 0: each on its own)
   --zone-ack-ms N EQStream ack delay of the zone's client sessions (default
                   the zone's, 25 ms)
   --bot-ack-ms N  EQStream ack delay of the bots' zone sessions (default
@@ -80,7 +80,7 @@ const FLAGS = {
   spread: { type: "string" },
   warmup: { type: "string" },
   seed: { type: "string" },
-  "relay-ms": { type: "string" },
+  "batch-ms": { type: "string" },
   "zone-ack-ms": { type: "string" },
   "bot-ack-ms": { type: "string" },
   // Internal: the bot process of a --live run.
@@ -96,18 +96,20 @@ export interface ZoneBenchOptions {
   readonly spread: number;
   readonly warmupSeconds: number;
   readonly seed: number;
-  /** The zone's relay window, ms; default the zone's (0). */
-  readonly relayWindowMs?: number;
-  /** EQStream ack delay of the zone's sessions, ms; default EQStream's (2). */
+  /** The zone's movement batch window, ms; default the zone's (20). */
+  readonly moveBatchMs?: number;
+  /** EQStream ack delay of the zone's sessions, ms; default the zone's (25). */
   readonly zoneAckDelayMs?: number;
-  /** EQStream ack delay of the bots' sessions, ms; default EQStream's (2). */
+  /** EQStream ack delay of the bots' zone sessions, ms; default 25. */
   readonly botAckDelayMs?: number;
 }
 
 /** Zone options the tuning flags set (nothing: the roles' defaults). */
-function zoneTuning(o: ZoneBenchOptions): { relayWindowUs?: number; session?: { ackDelayUs: number } } {
+function zoneTuning(
+  o: ZoneBenchOptions,
+): { moveBatchUs?: number; session?: { ackDelayUs: number } } {
   return {
-    ...(o.relayWindowMs === undefined ? {} : { relayWindowUs: o.relayWindowMs * 1000 }),
+    ...(o.moveBatchMs === undefined ? {} : { moveBatchUs: o.moveBatchMs * 1000 }),
     ...(o.zoneAckDelayMs === undefined ? {} : { session: { ackDelayUs: o.zoneAckDelayMs * 1000 } }),
   };
 }
@@ -115,9 +117,9 @@ function zoneTuning(o: ZoneBenchOptions): { relayWindowUs?: number; session?: { 
 /** The tuning flags given, for the result line. */
 function tuningOf(
   o: ZoneBenchOptions,
-): { relayWindowMs?: number; zoneAckDelayMs?: number; botAckDelayMs?: number } {
+): { moveBatchMs?: number; zoneAckDelayMs?: number; botAckDelayMs?: number } {
   return {
-    ...(o.relayWindowMs === undefined ? {} : { relayWindowMs: o.relayWindowMs }),
+    ...(o.moveBatchMs === undefined ? {} : { moveBatchMs: o.moveBatchMs }),
     ...(o.zoneAckDelayMs === undefined ? {} : { zoneAckDelayMs: o.zoneAckDelayMs }),
     ...(o.botAckDelayMs === undefined ? {} : { botAckDelayMs: o.botAckDelayMs }),
   };
@@ -180,7 +182,7 @@ export interface ZoneBenchResult {
   readonly wallSeconds: number;
   readonly failedBots: number;
   /** The tuning flags given (absent: defaults). */
-  readonly relayWindowMs?: number;
+  readonly moveBatchMs?: number;
   readonly zoneAckDelayMs?: number;
   readonly botAckDelayMs?: number;
 }
@@ -591,9 +593,9 @@ export const zoneBenchTarget: Command = {
       spread: integerFlag("spread", values.spread, 1000, [0, 100_000], HELP),
       warmupSeconds: integerFlag("warmup", values.warmup, 3, [0, 600], HELP),
       seed: integerFlag("seed", values.seed, 1, [0, 2 ** 31], HELP),
-      ...(values["relay-ms"] === undefined
+      ...(values["batch-ms"] === undefined
         ? {}
-        : { relayWindowMs: integerFlag("relay-ms", values["relay-ms"], 0, [0, 1000], HELP) }),
+        : { moveBatchMs: integerFlag("batch-ms", values["batch-ms"], 20, [0, 1000], HELP) }),
       ...(values["zone-ack-ms"] === undefined
         ? {}
         : { zoneAckDelayMs: integerFlag("zone-ack-ms", values["zone-ack-ms"], 2, [0, 1000], HELP) }),

@@ -348,6 +348,7 @@ function zoneSection(r: Reader, node: Node | null, p: string, environment: Confi
     "sayRange",
     "shoutRange",
     "maxMoveHz",
+    "moveBatchMs",
     "linkDeadMs",
     "autosaveMs",
     "statusIntervalMs",
@@ -370,6 +371,7 @@ function zoneSection(r: Reader, node: Node | null, p: string, environment: Confi
   if (m.has("sayRange")) out.sayRange = r.number(m.get("sayRange"), `${p}.sayRange`, 0, 1e7);
   if (m.has("shoutRange")) out.shoutRange = r.number(m.get("shoutRange"), `${p}.shoutRange`, 0, 1e7);
   if (m.has("maxMoveHz")) out.maxMoveHz = r.number(m.get("maxMoveHz"), `${p}.maxMoveHz`, 0.1, 1000);
+  if (m.has("moveBatchMs")) out.moveBatchUs = r.msAsUs(m.get("moveBatchMs"), `${p}.moveBatchMs`, 0);
   if (m.has("linkDeadMs")) out.linkDeadUs = r.msAsUs(m.get("linkDeadMs"), `${p}.linkDeadMs`, 0);
   if (m.has("autosaveMs")) out.autosaveUs = r.msAsUs(m.get("autosaveMs"), `${p}.autosaveMs`, 100);
   if (m.has("statusIntervalMs")) {

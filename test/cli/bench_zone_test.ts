@@ -18,8 +18,9 @@ test("qeynos bench zone --sim prints one JSON line with latency, tick time, CPU 
   // Everyone spawns within 60 units of the centre: most of the others are in view (radius 100).
   assert.ok(r.updatesPerMove > 6 && r.updatesPerMove <= 11, `updates per move ${r.updatesPerMove}`);
   assert.ok(r.moveLatencyMs.count > 1000);
-  // Latency is the simulated link (0.5-1.5 ms each way) plus the zone's relay: a few milliseconds.
-  assert.ok(r.moveLatencyMs.p50 >= 1 && r.moveLatencyMs.p99 < 20, JSON.stringify(r.moveLatencyMs));
+  // Latency is the simulated link (0.5-1.5 ms each way) plus the zone's relay, which holds an update up to its
+  // 20 ms movement batch window when the last ones for that player left less than 20 ms before.
+  assert.ok(r.moveLatencyMs.p50 >= 1 && r.moveLatencyMs.p99 < 25, JSON.stringify(r.moveLatencyMs));
   assert.equal(r.tickMs.count, 20, "10 Hz ticks over 2 s");
   assert.ok(r.simWallRatio > 0 && r.cpu > 0);
 });

@@ -48,6 +48,7 @@ test("the example configuration parses into role options (milliseconds become mi
     ["zone-2", 9301, "zone-secret"],
   ]);
   assert.equal(config.zones[0]?.linkDeadUs, 30_000_000);
+  assert.equal(config.zones[0]?.moveBatchUs, 20_000);
   assert.deepEqual(config.zones[0]?.admin, { port: 9182 });
 });
 

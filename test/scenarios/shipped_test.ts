@@ -54,7 +54,8 @@ test("lossy-zone (shortened: 25 bots, 30 s) passes under 5 % bursty loss and rep
   });
   const a = await run(scenario);
   assert.ok(a.passed, verdicts(a));
-  assert.ok(a.report.links.some((l) => l.dropped.loss > 100), "the links lost datagrams");
+  const lost = a.report.links.reduce((n, l) => n + l.dropped.loss, 0);
+  assert.ok(lost > 1000, `the links lost ${lost} datagrams`);
   assert.ok(metric(a, "roles.zone_entries") > 25, "bots changed zones");
   const b = await run(scenario);
   assert.equal(b.report.traceHash, a.report.traceHash);

@@ -377,6 +377,14 @@ class Bot {
   }
 
   /** Messages that arrive on their own in a zone; returns true when consumed. */
+  #moveSeen(spawnId: number, sequence: number): void {
+    this.counts.moveUpdatesSeen++;
+    const from = this.#spawnToChar.get(spawnId);
+    if (from !== undefined && this.#o.observer !== undefined) {
+      this.#emit({ type: "move.seen", charId: this.charId, fromCharId: from, sequence });
+    }
+  }
+
   #onZoneMessage(message: WorldMessage): boolean {
     const zone = this.#zone;
     switch (message.kind) {
@@ -387,14 +395,12 @@ class Bot {
       case "PlayerLeftView":
         this.#spawnToChar.delete(message.spawnId);
         return true;
-      case "MoveUpdate": {
-        this.counts.moveUpdatesSeen++;
-        const from = this.#spawnToChar.get(message.spawnId);
-        if (from !== undefined && this.#o.observer !== undefined) {
-          this.#emit({ type: "move.seen", charId: this.charId, fromCharId: from, sequence: message.sequence });
-        }
+      case "MoveUpdate":
+        this.#moveSeen(message.spawnId, message.sequence);
         return true;
-      }
+      case "MoveUpdates":
+        for (const update of message.updates) this.#moveSeen(update.spawnId, update.sequence);
+        return true;
       case "ChatReceived": {
         const key = `${message.senderId}:${message.messageId}:${message.channelKind}`;
         if (this.#seenLines.has(key)) this.counts.chatDuplicates++;

@@ -75,6 +75,7 @@ export {
 } from "./eq2_login_codes.ts";
 export {
   MAX_ERROR_TEXT_BYTES,
+  MAX_MOVE_UPDATES,
   MAX_NAME_BYTES,
   MAX_TEXT_BYTES,
   QEYNOS_PROTOCOL_VERSION,

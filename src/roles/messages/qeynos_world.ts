@@ -7,7 +7,7 @@
  * @module
  */
 import { defineProfile } from "./profile.ts";
-import { bool, defineStruct, finiteF32, maxBytes, record, str16, str8, u16, u32, u8 } from "./schema.ts";
+import { bool, count8, defineStruct, finiteF32, list, maxBytes, record, str16, str8, u16, u32, u8 } from "./schema.ts";
 
 /** The current version of the Qeynos world/zone protocol (the `version` its codecs take). */
 export const QEYNOS_PROTOCOL_VERSION = 1;
@@ -76,6 +76,22 @@ export const MoveRequest = defineStruct("MoveRequest", [
 /** Zone → client: where a spawn in view is now (`sequence` echoes that player's `MoveRequest`). */
 export const MoveUpdate = defineStruct("MoveUpdate", [
   { since: V1, fields: [["spawnId", u32], ["sequence", u32], ["serverTimeMs", u32], ["position", position]] },
+]);
+/** Most updates one `MoveUpdates` carries. */
+export const MAX_MOVE_UPDATES = 255;
+/**
+ * Zone → client: the latest positions of several spawns in view at once (sent instead of separate
+ * `MoveUpdate`s when updates for one player arrive faster than the zone's batch window).
+ */
+export const MoveUpdates = defineStruct("MoveUpdates", [
+  {
+    since: V1,
+    fields: [
+      ["serverTimeMs", u32],
+      ["count", count8],
+      ["updates", list(record([["spawnId", u32], ["sequence", u32], ["position", position]]), "count")],
+    ],
+  },
 ]);
 /** Client → zone: move me to another zone. */
 export const ZoneChangeRequest = defineStruct("ZoneChangeRequest", [{ since: V1, fields: [["zoneName", name]] }]);
@@ -160,6 +176,7 @@ const QEYNOS_MESSAGES = {
   PlayerLeftView,
   MoveRequest,
   MoveUpdate,
+  MoveUpdates,
   ZoneChangeRequest,
   ZoneChangeReply,
   ChatSay,
@@ -198,6 +215,7 @@ export const QeynosWorld = defineProfile({
         MoveUpdate: 0x1107,
         ZoneChangeRequest: 0x1108,
         ZoneChangeReply: 0x1109,
+        MoveUpdates: 0x110a,
         ChatSay: 0x1201,
         ChatShout: 0x1202,
         ChatTell: 0x1203,

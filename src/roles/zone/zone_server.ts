@@ -34,6 +34,7 @@ import {
   EnterResult,
   LeaveReason,
   LogoutResult,
+  MAX_MOVE_UPDATES,
   ProtocolErrorCode,
   QEYNOS_PROTOCOL_VERSION,
   type QeynosInput,
@@ -90,10 +91,12 @@ export interface ZoneOptions {
   /** Range of a shout; default 500. */
   readonly shoutRange?: number;
   /**
-   * Sends to other players (movement, chat, views) wait up to this long so that the ones for one player
-   * share datagrams; default 0 (the next turn).
+   * Movement updates for one player that come within this long of the last ones sent to them wait, and go
+   * out together (the latest position of each spawn) in one `MoveUpdates` when the window closes; an
+   * update after a quiet spell goes at once. Bounds what a crowd costs per player at the price of up to
+   * this much latency; 0 never waits (updates of one turn still share a batch). Default 20 ms.
    */
-  readonly relayWindowUs?: number;
+  readonly moveBatchUs?: number;
   /** Movement updates relayed at once per player per second; faster ones are merged into the next tick. Default 20. */
   readonly maxMoveHz?: number;
   /** Coordinates beyond ±bounds are refused; default 100 000. */
@@ -138,7 +141,7 @@ export const ZONE_DEFAULTS = {
   sayRange: 50,
   shoutRange: 500,
   maxMoveHz: 20,
-  relayWindowUs: 0,
+  moveBatchUs: 20_000,
   ackDelayUs: ZONE_ACK_DELAY_US,
   bounds: 100_000,
   linkDeadUs: 30_000_000,
@@ -153,6 +156,16 @@ export const ZONE_DEFAULTS = {
 
 const V = QEYNOS_PROTOCOL_VERSION;
 const MOVE_UPDATE = QeynosWorld.opcodeOf("MoveUpdate", V);
+
+/** A position waiting in a player's movement batch (shared by every player it goes to). */
+interface MoveEntry {
+  readonly spawnId: number;
+  readonly sequence: number;
+  readonly serverTimeMs: number;
+  readonly position: { readonly x: number; readonly y: number; readonly z: number; readonly heading: number };
+  /** The entry as a lone `MoveUpdate`, once somebody needed it so. */
+  payload: Uint8Array | undefined;
+}
 /** Outbox marker: close the connection. */
 const CLOSE = -1;
 
@@ -189,6 +202,12 @@ interface Player {
   moveTokens: number;
   tokensAtUs: number;
   pendingMove: { sequence: number; x: number; y: number; z: number; heading: number } | undefined;
+  /** Positions of spawns in view waiting for the batch window (latest per spawn). */
+  readonly moveBatch: Map<number, MoveEntry>;
+  /** In `#movesDue`. */
+  moveBatchWaiting: boolean;
+  /** When movement was last sent to this player. */
+  movesSentAtUs: number;
   chatTokens: number;
   chatAtUs: number;
   linkDeadSinceUs: number | undefined;
@@ -287,6 +306,11 @@ export class ZoneServer {
   readonly #publicAddress: string;
   readonly #viewRadius: number;
   readonly #leaveRadius2: number;
+  readonly #moveBatchUs: number;
+  /** Granularity of movement batch timers: a quarter of the window (at least 1 ms). */
+  readonly #moveSlotUs: number;
+  /** Players whose movement batch leaves at a time (µs), by that time; one timer each. */
+  readonly #movesDue = new Map<number, Player[]>();
   #nextSpawn = 1;
   #players = 0;
   #dispatching: EqStreamConnection | undefined;
@@ -309,6 +333,8 @@ export class ZoneServer {
     this.#viewRadius = options.viewRadius ?? ZONE_DEFAULTS.viewRadius;
     const leave = this.#viewRadius + (options.viewHysteresis ?? ZONE_DEFAULTS.viewHysteresis);
     this.#leaveRadius2 = leave * leave;
+    this.#moveBatchUs = options.moveBatchUs ?? ZONE_DEFAULTS.moveBatchUs;
+    this.#moveSlotUs = Math.max(1000, Math.floor(this.#moveBatchUs / 4));
     this.#emit = emitter("zone", () => this.name, () => platform.clock.now(), options.observer);
     this.tick = new TickLoop(platform, {
       hz: options.tickHz ?? ZONE_DEFAULTS.tickHz,
@@ -755,7 +781,7 @@ export class ZoneServer {
           if (p === undefined) c.close("local");
           else this.#sendNow(c, o, p);
         }
-      }, this.#options.relayWindowUs ?? ZONE_DEFAULTS.relayWindowUs);
+      }, 0);
     }
   }
 
@@ -929,6 +955,9 @@ export class ZoneServer {
       moveTokens: this.#options.maxMoveHz ?? ZONE_DEFAULTS.maxMoveHz,
       tokensAtUs: now,
       pendingMove: undefined,
+      moveBatch: new Map(),
+      moveBatchWaiting: false,
+      movesSentAtUs: -Infinity,
       chatTokens: 2 * (this.#options.chatPerSecond ?? ZONE_DEFAULTS.chatPerSecond),
       chatAtUs: now,
       linkDeadSinceUs: undefined,
@@ -1031,8 +1060,8 @@ export class ZoneServer {
       if (dx * dx + dz * dz > this.#leaveRadius2) {
         p.view.delete(q);
         q.view.delete(p);
-        this.#send(p, { kind: "PlayerLeftView", spawnId: q.spawnId, reason: LeaveReason.OutOfRange });
-        this.#send(q, { kind: "PlayerLeftView", spawnId: p.spawnId, reason: LeaveReason.OutOfRange });
+        this.#left(p, q, LeaveReason.OutOfRange);
+        this.#left(q, p, LeaveReason.OutOfRange);
       }
     }
   }
@@ -1080,17 +1109,78 @@ export class ZoneServer {
     player.dirty = true;
     player.instance.grid.move(player.spawnId, x, z);
     if (player.view.size === 0) return;
-    // Encoded once, the same bytes go to everyone in view.
-    const { payload } = QeynosWorld.encode({
-      kind: "MoveUpdate",
+    const entry: MoveEntry = {
       spawnId: player.spawnId,
       sequence: sequence >>> 0,
       serverTimeMs: Math.floor(now / 1000) >>> 0,
       position: { x, y, z, heading },
-    }, V);
+      payload: undefined,
+    };
+    const window = this.#moveBatchUs;
     for (const q of player.view) {
-      if (q.connection !== undefined && this.#sendRaw(q, MOVE_UPDATE, payload)) this.counters.moveUpdatesOut++;
+      if (q.connection === undefined) continue;
+      q.moveBatch.set(entry.spawnId, entry); // the latest position of each spawn
+      if (q.moveBatchWaiting) continue; // already on its way
+      q.moveBatchWaiting = true;
+      // After a quiet spell the batch leaves on the next turn (with whatever else this turn adds to it);
+      // soon after the last one, when the window since then closes. Batches due together share a timer.
+      const slot = this.#moveSlotUs;
+      const due = Math.max(now, Math.floor((q.movesSentAtUs + window) / slot) * slot);
+      let group = this.#movesDue.get(due);
+      if (group === undefined) {
+        const players: Player[] = [];
+        this.#movesDue.set(due, players);
+        this.#platform.timers.setTimeout(() => {
+          this.#movesDue.delete(due);
+          this.#flushMoveGroup(players);
+        }, due - now);
+        group = players;
+      }
+      group.push(q);
     }
+  }
+
+  #flushMoveGroup(players: readonly Player[]): void {
+    for (const q of players) this.#flushMoves(q);
+  }
+
+  /** Sends the movement batch of `q`: one `MoveUpdate`, or `MoveUpdates` when several spawns moved. */
+  #flushMoves(q: Player): void {
+    q.moveBatchWaiting = false;
+    const batch = q.moveBatch;
+    if (batch.size === 0 || q.gone || q.connection === undefined) {
+      batch.clear();
+      return;
+    }
+    const now = this.#platform.clock.now();
+    q.movesSentAtUs = now;
+    if (batch.size === 1) {
+      const only: MoveEntry = batch.values().next().value!;
+      batch.clear();
+      // Encoded once, the same bytes go to everyone who gets this update on its own.
+      only.payload ??= QeynosWorld.encode({
+        kind: "MoveUpdate",
+        spawnId: only.spawnId,
+        sequence: only.sequence,
+        serverTimeMs: only.serverTimeMs,
+        position: only.position,
+      }, V).payload;
+      if (this.#sendRaw(q, MOVE_UPDATE, only.payload)) this.counters.moveUpdatesOut++;
+      return;
+    }
+    const entries = [...batch.values()];
+    batch.clear();
+    const serverTimeMs = Math.floor(now / 1000) >>> 0;
+    for (let at = 0; at < entries.length; at += MAX_MOVE_UPDATES) {
+      this.#send(q, { kind: "MoveUpdates", serverTimeMs, updates: entries.slice(at, at + MAX_MOVE_UPDATES) });
+    }
+    this.counters.moveUpdatesOut += entries.length;
+  }
+
+  /** Tells `to` that `who` left its view (and forgets the position of `who` waiting for `to`). */
+  #left(to: Player, who: Player, reason: number): void {
+    to.moveBatch.delete(who.spawnId);
+    this.#send(to, { kind: "PlayerLeftView", spawnId: who.spawnId, reason });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1203,9 +1293,10 @@ export class ZoneServer {
       : LeaveReason.LoggedOut;
     for (const q of player.view) {
       q.view.delete(player);
-      this.#send(q, { kind: "PlayerLeftView", spawnId: player.spawnId, reason });
+      this.#left(q, player, reason);
     }
     player.view.clear();
+    player.moveBatch.clear(); // and #flushMoves skips it: it is gone
     player.instance.grid.remove(player.spawnId);
     player.instance.players.delete(player.spawnId);
     if (this.#byChar.get(player.charId) === player) this.#byChar.delete(player.charId);

@@ -42,6 +42,27 @@ test("a movement update has the hand-checked layout: spawn, sequence, time, x y 
   );
 });
 
+test("a batch of movement updates has the hand-checked layout: time, a u8 count, then spawn, sequence, position", () => {
+  const { opcode, payload } = QeynosWorld.encode({
+    kind: "MoveUpdates",
+    serverTimeMs: 1000,
+    updates: [
+      { spawnId: 1, sequence: 7, position: { x: 1.5, y: -2, z: 0, heading: 0.5 } },
+      { spawnId: 2, sequence: 9, position: { x: 0, y: 0, z: 2, heading: 0 } },
+    ],
+  }, V);
+  assert.equal(opcode, 0x110a);
+  assert.equal(
+    toHex(payload),
+    "e8030000" + "02" +
+      "01000000" + "07000000" + "0000c03f" + "000000c0" + "00000000" + "0000003f" +
+      "02000000" + "09000000" + "00000000" + "00000000" + "00000040" + "00000000",
+  );
+  const decoded = QeynosWorld.decode(opcode, payload, V);
+  assert.equal(decoded.kind, "MoveUpdates");
+  assert.deepEqual(decoded.updates.map((u) => [u.spawnId, u.sequence]), [[1, 7], [2, 9]]);
+});
+
 test("a granted zone change carries instance, address, port and key; a refusal carries none of them", () => {
   const granted = QeynosWorld.encode({
     kind: "ZoneChangeReply",
