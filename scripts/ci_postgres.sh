@@ -28,7 +28,8 @@ find_bindir() {
 # Runs a command as the cluster's owner.
 as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u "$OWNER" -- "$@"
+    # runuser lives in /usr/sbin or /sbin, which a minimal PATH may leave out.
+    PATH="$PATH:/usr/sbin:/sbin" runuser -u "$OWNER" -- "$@"
   else
     "$@"
   fi
