@@ -51,6 +51,7 @@ export class Bbr implements CongestionControl {
   #probeRttDoneUs = -1;
   #probeRttRoundDone = false;
   #lossInRound = false;
+  #lossInLastRound = false;
   #inRtoRecovery = false;
   readonly #random: () => number;
   /** Bandwidth and in-flight bounds learnt from losses that came with a queue (Infinity: none). */
@@ -118,6 +119,7 @@ export class Bbr implements CongestionControl {
       this.#nextRoundDelivered = sample.delivered;
       this.#round++;
       roundStart = true;
+      this.#lossInLastRound = this.#lossInRound;
       this.#lossInRound = false;
       // A round without a queue lets the bounds grow back additively (a datagram per round trip):
       // multiplicative cuts with additive growth is what makes competing flows converge to fair shares.
@@ -165,8 +167,10 @@ export class Bbr implements CongestionControl {
       this.#inRtoRecovery = false;
     }
 
-    // Startup ends when three rounds in a row fail to grow the bandwidth by a quarter.
-    if (!this.#filledPipe && roundStart && !sample.appLimited) {
+    // Startup ends when three rounds in a row fail to grow the bandwidth by a quarter. A round that lost
+    // packets counts even when the sender ran short of data: a flow whose whole buffer fits its window
+    // would otherwise stay in start-up, at its high gain, for as long as it lives.
+    if (!this.#filledPipe && roundStart && (!sample.appLimited || this.#lossInLastRound)) {
       if (this.#btlBw >= this.#fullBw * 1.25) {
         this.#fullBw = this.#btlBw;
         this.#fullBwCount = 0;
