@@ -5,6 +5,7 @@
 import { Simulation } from "../../sim/mod.ts";
 import type { Platform } from "../../src/platform/platform.ts";
 import { BotLink } from "../../src/roles/bot/bot_link.ts";
+import { type Cluster, type ClusterOptions, startCluster } from "../../src/roles/cluster.ts";
 import {
   Eq2Login,
   type Eq2LoginInput,
@@ -38,6 +39,31 @@ export async function runSim<T>(sim: Simulation, body: () => Promise<T>, untilUs
 /** An in-memory store for the simulator (synchronous bcrypt at the lowest cost). */
 export function memoryStore(platform: Platform): Promise<Store> {
   return openSqliteStore(":memory:", { platform, hashing: "sync", bcryptCost: 4 });
+}
+
+/**
+ * Adds host `id` running every role in one process (in-memory store, one zone server, accounts created
+ * at their first login), with `options` on top; `started` gets the cluster once it runs.
+ */
+export function addClusterHost(
+  sim: Simulation,
+  id: string,
+  options: Partial<ClusterOptions> = {},
+  started?: (cluster: Cluster) => void,
+): void {
+  sim.addHost(id, {
+    start: async (platform) => {
+      const cluster = await startCluster(platform, {
+        store: await memoryStore(platform),
+        address: sim.address(id),
+        hashing: "sync",
+        zoneServers: 1,
+        login: { autoCreateAccounts: true },
+        ...options,
+      });
+      started?.(cluster);
+    },
+  });
 }
 
 /** A client speaking the EQ2 login protocol (client 546). */

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { botCharacterName, type BotOutcome, runBot, startCluster } from "../../../src/roles/mod.ts";
-import { memoryStore, Simulation } from "../_sim.ts";
+import { botCharacterName, type BotOutcome, runBot } from "../../../src/roles/mod.ts";
+import { addClusterHost, Simulation } from "../_sim.ts";
 
 async function walkers(moveBatchUs: number) {
   const sim = new Simulation({ seed: 4 });
@@ -13,19 +13,7 @@ async function walkers(moveBatchUs: number) {
   const outcomes: BotOutcome[] = [];
   const sent = new Map<string, number>();
   const latencies: number[] = [];
-  sim.addHost("server", {
-    start: async (platform) => {
-      const store = await memoryStore(platform);
-      await startCluster(platform, {
-        store,
-        address: sim.address("server"),
-        hashing: "sync",
-        zoneServers: 1,
-        login: { autoCreateAccounts: true },
-        zone: { moveBatchUs },
-      });
-    },
-  });
+  addClusterHost(sim, "server", { zone: { moveBatchUs } });
   for (let i = 0; i < bots; i++) {
     sim.addHost(`bot${i}`, {
       start: async (platform) => {

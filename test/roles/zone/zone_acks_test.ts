@@ -4,28 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { botCharacterName, type BotOutcome, runBot, startCluster, ZONE_DEFAULTS } from "../../../src/roles/mod.ts";
-import { memoryStore, Simulation } from "../_sim.ts";
+import { botCharacterName, type BotOutcome, runBot, ZONE_DEFAULTS } from "../../../src/roles/mod.ts";
+import { addClusterHost, Simulation } from "../_sim.ts";
 
 /** One bot walking alone in a zone at 5 Hz; what its zone session's datagrams look like from 2.5 s to 4 s. */
 async function loneWalker(options: { zoneAckUs?: number; botAckUs?: number }) {
   const sim = new Simulation({ seed: 6 });
   let outcome: BotOutcome | undefined;
   let zonePort = 0;
-  sim.addHost("server", {
-    start: async (platform) => {
-      const store = await memoryStore(platform);
-      const cluster = await startCluster(platform, {
-        store,
-        address: sim.address("server"),
-        hashing: "sync",
-        zoneServers: 1,
-        login: { autoCreateAccounts: true },
-        zone: options.zoneAckUs === undefined ? {} : { session: { ackDelayUs: options.zoneAckUs } },
-      });
-      zonePort = cluster.zones[0]!.eqstream.local.port;
-    },
-  });
+  addClusterHost(
+    sim,
+    "server",
+    { zone: options.zoneAckUs === undefined ? {} : { session: { ackDelayUs: options.zoneAckUs } } },
+    (cluster) => zonePort = cluster.zones[0]!.eqstream.local.port,
+  );
   sim.addHost("bot", {
     start: async (platform) => {
       await sim.sleep(500_000);

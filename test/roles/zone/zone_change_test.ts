@@ -4,25 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { botCharacterName, type BotOutcome, startCluster } from "../../../src/roles/mod.ts";
-import { runBot } from "../../../src/roles/mod.ts";
-import { memoryStore, Simulation } from "../_sim.ts";
+import { botCharacterName, type BotOutcome, runBot } from "../../../src/roles/mod.ts";
+import { addClusterHost, Simulation } from "../_sim.ts";
 
 test("a player changes zone between two instances of one zone server and is answered, not dropped", async () => {
   const sim = new Simulation({ seed: 11 });
   let outcome: BotOutcome | undefined;
-  sim.addHost("server", {
-    start: async (platform) => {
-      const store = await memoryStore(platform);
-      await startCluster(platform, {
-        store,
-        address: sim.address("server"),
-        hashing: "sync",
-        zoneServers: 1,
-        login: { autoCreateAccounts: true },
-      });
-    },
-  });
+  addClusterHost(sim, "server");
   sim.addHost("bot", {
     start: async (platform) => {
       await sim.sleep(500_000);
