@@ -45,7 +45,7 @@ Options:
   --seconds S      seconds per throughput measurement (1..60, default 2)
   --compression C  off (default), auto or always
   --tcp A          TCP adapter: node (node:net, what every real Platform uses; default) or
-                   deno (Deno.listen/Deno.connect, Deno only)
+                   deno (the Deno runtime's own TCP API, Deno only)
   --in-process     run the receiver in this process instead of a child process
   --receiver       (internal) run as the receiving child and print its ports
   -h, --help       show this help`;
