@@ -160,7 +160,10 @@ function benchCodec(s: Sample, seconds: number): { encodeOpsPerSec: number; deco
 }
 
 /** The receiving end: servertalk (counting, echoing) and raw TCP (counting bytes, answering). */
-async function startReceiver(platform: Platform, s: Sample): Promise<{ servertalkPort: number; rawPort: number }> {
+async function startReceiver(
+  platform: Platform,
+  s: Sample,
+): Promise<{ servertalkPort: number; rawPort: number; stop: () => Promise<void> }> {
   const server = new ServertalkServer(platform, {
     name: "bench-receiver",
     role: ServerRole.Tool,
@@ -182,7 +185,9 @@ async function startReceiver(platform: Platform, s: Sample): Promise<{ servertal
     ctx.replyRaw(OP_ECHO, ctx.message);
   });
   const servertalk = await server.listen({ port: 0 });
+  const rawConnections = new Set<TcpConnection>();
   const raw = await platform.tcp.listen({ port: 0 }, (connection) => {
+    rawConnections.add(connection);
     // Protocol: an 8-byte header says how many bytes follow; one byte answers when all arrived.
     let expected = -1;
     let received = 0;
@@ -206,7 +211,16 @@ async function startReceiver(platform: Platform, s: Sample): Promise<{ servertal
       close() {},
     });
   });
-  return { servertalkPort: servertalk.port, rawPort: raw.local.port };
+  return {
+    servertalkPort: servertalk.port,
+    rawPort: raw.local.port,
+    // Everything this end opened, so that a process holding both ends can exit.
+    stop: async () => {
+      for (const connection of rawConnections) connection.destroy();
+      await raw.close();
+      await server.shutdown({ graceUs: 0 });
+    },
+  };
 }
 
 async function benchThroughput(
@@ -313,8 +327,8 @@ async function receiver(
   platform: Platform,
   inProcess: boolean,
   args: { size: number; message: BenchMessage; tcp: string },
-): Promise<{ servertalkPort: number; rawPort: number; stop: () => void }> {
-  if (inProcess) return { ...(await startReceiver(platform, sample(args.message, args.size))), stop: () => {} };
+): Promise<{ servertalkPort: number; rawPort: number; stop: () => void | Promise<void> }> {
+  if (inProcess) return await startReceiver(platform, sample(args.message, args.size));
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const command = existsSync(main)
     ? runtimeName() === "deno" ? [process.execPath, "run", "-A", main] : [process.execPath, main]
@@ -340,7 +354,7 @@ async function receiver(
     });
     child.on("exit", (code) => reject(new Error(`Benchmark receiver exited with code ${code}`)));
   });
-  return { ...ports, stop: () => child.kill() };
+  return { ...ports, stop: () => void child.kill() };
 }
 
 /** `qeynos bench servertalk`. */
@@ -383,8 +397,8 @@ export const servertalkBenchTarget: Command = {
     }
     const platform = { ...base, tcp: tcpName === "deno" ? createDenoTcp() : createNodeTcp() };
     if (values.receiver === true) {
-      const ports = await startReceiver(platform, sample(message, size));
-      console.log(JSON.stringify(ports));
+      const { servertalkPort, rawPort } = await startReceiver(platform, sample(message, size));
+      console.log(JSON.stringify({ servertalkPort, rawPort }));
       await new Promise(() => {}); // serve until killed
     }
     const s = sample(message, size);
@@ -408,7 +422,7 @@ export const servertalkBenchTarget: Command = {
         ratioToRawTcp: Number((link.msgsPerSec / rawTcpMsgsPerSec).toFixed(2)),
       }));
     } finally {
-      far.stop();
+      await far.stop();
     }
     return 0;
   },
