@@ -187,6 +187,39 @@ export interface ZoneBenchResult {
   readonly botAckDelayMs?: number;
 }
 
+/** What both shapes of the benchmark report, from the counts of a window of `seconds`. */
+function zoneFigures(
+  o: ZoneBenchOptions,
+  mode: "sim" | "live",
+  m: {
+    readonly seconds: number;
+    readonly inZone: number;
+    readonly moves: number;
+    readonly updates: number;
+    readonly latency: HistogramSnapshot;
+    readonly tick: HistogramSnapshot;
+    /** CPU time over wall time. */
+    readonly cpu: number;
+  },
+) {
+  return {
+    bench: "zone",
+    mode,
+    runtime: runtimeName(),
+    bots: o.bots,
+    hz: o.hz,
+    spread: o.spread,
+    seconds: Math.round(m.seconds * 1000) / 1000,
+    inZone: m.inZone,
+    movesPerSec: Math.round(m.moves / m.seconds),
+    updatesPerSec: Math.round(m.updates / m.seconds),
+    updatesPerMove: m.moves === 0 ? 0 : Math.round((m.updates / m.moves) * 100) / 100,
+    moveLatencyMs: summary(m.latency),
+    tickMs: summary(m.tick),
+    cpu: Math.round(m.cpu * 100) / 100,
+  } as const;
+}
+
 interface ZoneWindow {
   readonly movesIn: number;
   readonly updatesOut: number;
@@ -334,20 +367,15 @@ report: { formats: [json], sample: 1h }
   const moves = end.zone.movesIn - at.zone.movesIn;
   const updates = end.zone.updatesOut - at.zone.updatesOut;
   return {
-    bench: "zone",
-    mode: "sim",
-    runtime: runtimeName(),
-    bots: o.bots,
-    hz: o.hz,
-    spread: o.spread,
-    seconds: Math.round(simSeconds * 1000) / 1000,
-    inZone: at.inZone,
-    movesPerSec: Math.round(moves / simSeconds),
-    updatesPerSec: Math.round(updates / simSeconds),
-    updatesPerMove: moves === 0 ? 0 : Math.round((updates / moves) * 100) / 100,
-    moveLatencyMs: summary(latency.snapshot()),
-    tickMs: summary(end.tick),
-    cpu: Math.round(((end.cpu - at.cpu) / wallSeconds) * 100) / 100,
+    ...zoneFigures(o, "sim", {
+      seconds: simSeconds,
+      inZone: at.inZone,
+      moves,
+      updates,
+      latency: latency.snapshot(),
+      tick: end.tick,
+      cpu: (end.cpu - at.cpu) / wallSeconds,
+    }),
     simWallRatio: Math.round((simSeconds / wallSeconds) * 1000) / 1000,
     datagramsPerSec: Math.round((end.datagrams - at.datagrams) / simSeconds),
     eventsPerSec: Math.round((end.events - at.events) / simSeconds),
@@ -523,20 +551,15 @@ export async function benchZoneLive(o: ZoneBenchOptions): Promise<ZoneBenchResul
             const updates = counts.updatesOut - window.zone.updatesOut;
             const sessions = sessionTotals(zone);
             result = {
-              bench: "zone",
-              mode: "live",
-              runtime: runtimeName(),
-              bots: o.bots,
-              hz: o.hz,
-              spread: o.spread,
-              seconds: Math.round(wallSeconds * 1000) / 1000,
-              inZone: window.inZone,
-              movesPerSec: Math.round(moves / wallSeconds),
-              updatesPerSec: Math.round(updates / wallSeconds),
-              updatesPerMove: moves === 0 ? 0 : Math.round((updates / moves) * 100) / 100,
-              moveLatencyMs: summary(message.latency!),
-              tickMs: summary(zone.tickStats().durationUs),
-              cpu: Math.round(((cpuNow() - window.cpu) / wallSeconds) * 100) / 100,
+              ...zoneFigures(o, "live", {
+                seconds: wallSeconds,
+                inZone: window.inZone,
+                moves,
+                updates,
+                latency: message.latency!,
+                tick: zone.tickStats().durationUs,
+                cpu: (cpuNow() - window.cpu) / wallSeconds,
+              }),
               cpuBots: Math.round(message.cpu! * 100) / 100,
               zoneDatagrams: {
                 sentPerSec: Math.round((sessions.sent - window.sessions.sent) / wallSeconds),

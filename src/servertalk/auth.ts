@@ -12,6 +12,7 @@ import bcrypt from "bcryptjs";
 import type { Rng } from "../platform/platform.ts";
 import { roleName } from "./control.ts";
 import { ServertalkError, ServertalkErrorCode } from "./servertalk_error.ts";
+import { withoutWallClock } from "../platform/without_wall_clock.ts";
 
 /** A server account (world or zone servers log in with one). */
 export interface ServerAccount {
@@ -92,22 +93,6 @@ export const AUTH_DEFAULTS = {
   failureWindowUs: 5 * 60 * 1_000_000,
   maxTrackedAddresses: 10_000,
 } as const;
-
-/**
- * Runs a synchronous bcryptjs call with `Date.now` hidden. bcryptjs reads the wall clock between
- * rounds only to slice its asynchronous mode; the synchronous result does not depend on it, but in
- * the simulator every such read counts as real-time use.
- */
-function withoutWallClock<T>(body: () => T): T {
-  const date = globalThis.Date;
-  const now = date.now;
-  date.now = () => 0;
-  try {
-    return body();
-  } finally {
-    date.now = now;
-  }
-}
 
 /**
  * Checks a password against a bcrypt hash synchronously, without reading the wall clock: the

@@ -5,6 +5,7 @@
 import bcrypt from "bcryptjs";
 import type { Rng } from "../platform/platform.ts";
 import { STORE_RULES } from "./store.ts";
+import { withoutWallClock } from "../platform/without_wall_clock.ts";
 
 /** A bcrypt hash as other bcrypt implementations write it (`$2a$`, `$2b$`, `$2y$`, cost 04..31). */
 export const BCRYPT_HASH_PATTERN = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
@@ -19,22 +20,6 @@ export function utf8Length(text: string): number {
 /** Whether bcrypt would use every byte of `password` (≤ 72 UTF-8 bytes, no NUL). */
 export function bcryptAccepts(password: string): boolean {
   return !password.includes("\0") && utf8Length(password) <= STORE_RULES.passwordMaxBytes;
-}
-
-/**
- * Runs a synchronous bcryptjs call with the wall clock hidden. bcryptjs reads `Date.now()` between rounds
- * only to slice its asynchronous mode; run in one go, the readings change nothing, but inside the
- * simulator they would count as real-time reads.
- */
-function clockless<T>(body: () => T): T {
-  const date = globalThis.Date;
-  const now = date.now;
-  date.now = () => 0;
-  try {
-    return body();
-  } finally {
-    date.now = now;
-  }
 }
 
 /** Hashes and verifies passwords; never logs or returns anything but hashes and booleans. */
@@ -60,7 +45,9 @@ export class PasswordHasher {
   /** Hashes a password the caller has validated with {@linkcode bcryptAccepts}. */
   hash(password: string): Promise<string> {
     const salt = this.salt();
-    return this.#sync ? Promise.resolve(clockless(() => bcrypt.hashSync(password, salt))) : bcrypt.hash(password, salt);
+    return this.#sync
+      ? Promise.resolve(withoutWallClock(() => bcrypt.hashSync(password, salt)))
+      : bcrypt.hash(password, salt);
   }
 
   /**
@@ -74,7 +61,7 @@ export class PasswordHasher {
     const target = hash ?? dummy;
     const candidate = usable ? password : "";
     const matched = this.#sync
-      ? clockless(() => bcrypt.compareSync(candidate, target))
+      ? withoutWallClock(() => bcrypt.compareSync(candidate, target))
       : await bcrypt.compare(candidate, target);
     return matched && usable && hash !== undefined;
   }

@@ -1132,16 +1132,12 @@ export class ZoneServer {
         this.#movesDue.set(due, players);
         this.#platform.timers.setTimeout(() => {
           this.#movesDue.delete(due);
-          this.#flushMoveGroup(players);
+          for (const waiting of players) this.#flushMoves(waiting);
         }, due - now);
         group = players;
       }
       group.push(q);
     }
-  }
-
-  #flushMoveGroup(players: readonly Player[]): void {
-    for (const q of players) this.#flushMoves(q);
   }
 
   /** Sends the movement batch of `q`: one `MoveUpdate`, or `MoveUpdates` when several spawns moved. */
