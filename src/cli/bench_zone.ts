@@ -38,7 +38,7 @@ import { runScenario } from "../../sim/scenario/runner.ts";
 import { Simulation } from "../../sim/simulation.ts";
 import "../../sim/workloads/all.ts";
 import { RoleGame } from "../../sim/workloads/roles/mod.ts";
-import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseFlags, UsageError } from "./command.ts";
 import { loopbackLimits } from "./serve.ts";
 
 const HELP = `Usage: qeynos bench zone [--bots N] [--hz 10] [--seconds S] [--sim | --live] [options]
@@ -602,12 +602,8 @@ export const zoneBenchTarget: Command = {
   summary: "one zone server under N walking bots: movement latency, tick time, CPU (--sim or --live)",
   help: HELP,
   async run(args) {
-    const { values, positionals, help } = parseCommandArgs(args, FLAGS, HELP);
-    if (help) {
-      console.log(HELP);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    const values = parseFlags(args, FLAGS, HELP);
+    if (values === undefined) return 0;
     if (values.sim === true && values.live === true) throw new UsageError("Give --sim or --live, not both", HELP);
     const options: ZoneBenchOptions = {
       bots: integerFlag("bots", values.bots, 100, [2, 20_000], HELP),

@@ -12,7 +12,7 @@ import {
   Histogram,
   runBot,
 } from "../roles/mod.ts";
-import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseFlags, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos bot [options]
 
@@ -69,12 +69,8 @@ export const botCommand: Command = {
   summary: "run headless clients through login, world, zone and a script",
   help: HELP,
   async run(args) {
-    const { values, positionals, help } = parseCommandArgs(args, FLAGS, HELP);
-    if (help) {
-      console.log(HELP);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    const values = parseFlags(args, FLAGS, HELP);
+    if (values === undefined) return 0;
     const target = addressFlag("server", values.server, HELP, { fallback: "127.0.0.1:9100" });
     const script = (values.script ?? "walk") as BotScriptName;
     if (!SCRIPTS.includes(script)) {

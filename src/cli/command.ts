@@ -52,6 +52,24 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O, 
   }
 }
 
+/**
+ * Parses the flags of a command that takes no positional arguments. Prints the help and returns
+ * `undefined` for `--help` (the command then exits 0); refuses a positional with a {@linkcode UsageError}.
+ */
+export function parseFlags<O extends Options>(
+  args: string[],
+  options: O,
+  usage: string,
+): ParsedArgs<O>["values"] | undefined {
+  const { values, positionals, help } = parseCommandArgs(args, options, usage);
+  if (help) {
+    console.log(usage);
+    return undefined;
+  }
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, usage);
+  return values;
+}
+
 /** Parses a decimal integer flag value in `[min, max]`, or throws a {@linkcode UsageError}. */
 export function integerFlag(
   name: string,

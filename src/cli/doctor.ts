@@ -3,7 +3,7 @@ import { createConsoleLog, createRealPlatform, runtimeName } from "../platform/m
 import { VERSION } from "../version.ts";
 import { lz4Compress, lz4Decompress } from "../wire/lz4.ts";
 import { ZlibDeflater, ZlibInflater } from "../wire/zlib_stream.ts";
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseFlags } from "./command.ts";
 
 const HELP = `Usage: qeynos doctor [--json]
 
@@ -42,12 +42,8 @@ export const doctorCommand: Command = {
   summary: "check that codecs, SQLite and loopback sockets work here",
   help: HELP,
   async run(args) {
-    const { values, positionals, help } = parseCommandArgs(args, { json: { type: "boolean" } }, HELP);
-    if (help) {
-      console.log(HELP);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    const values = parseFlags(args, { json: { type: "boolean" } }, HELP);
+    if (values === undefined) return 0;
     const platform = createRealPlatform(createConsoleLog({ level: "error" }));
     const sample = new TextEncoder().encode("qeynos doctor ".repeat(64));
 

@@ -6,7 +6,7 @@ import process from "node:process";
 import { NetemProxy } from "../netem/proxy.ts";
 import { createConsoleLog, createRealPlatform } from "../platform/mod.ts";
 import type { LinkSpec } from "../../sim/link_spec.ts";
-import { addressFlag, type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { addressFlag, type Command, integerFlag, parseFlags, UsageError } from "./command.ts";
 
 const HELP = `Usage: qeynos netem --listen 127.0.0.1:P --forward 127.0.0.1:Q [options]
 
@@ -101,12 +101,8 @@ export const netemCommand: Command = {
   summary: "UDP impairment proxy on loopback with the simulator's fault model",
   help: HELP,
   async run(args) {
-    const { values, positionals, help } = parseCommandArgs(args, OPTIONS, HELP);
-    if (help) {
-      console.log(HELP);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    const values = parseFlags(args, OPTIONS, HELP);
+    if (values === undefined) return 0;
     const listen = endpoint("listen", values.listen);
     const forward = endpoint("forward", values.forward);
     const spec = netemSpec(values);

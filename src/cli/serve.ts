@@ -23,7 +23,7 @@ import {
 } from "../roles/mod.ts";
 import { openStore, type Store, StoreError, type StoreLocation } from "../store/mod.ts";
 import { redactUrl } from "../store/postgres.ts";
-import { type Command, integerFlag, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, integerFlag, parseFlags, UsageError } from "./command.ts";
 import { STORE_FLAGS, STORE_FLAGS_HELP, storeLocation } from "./db.ts";
 
 const HELP = `Usage: qeynos serve [options]
@@ -177,7 +177,7 @@ interface SingleProcessOptions {
 
 /** Checks the one-process flags before anything is opened. */
 function singleProcessOptions(
-  values: ReturnType<typeof parseCommandArgs<typeof FLAGS>>["values"],
+  values: NonNullable<ReturnType<typeof parseFlags<typeof FLAGS>>>,
 ): SingleProcessOptions {
   const port = (name: "login-port" | "world-port" | "zone-port", fallback: number) =>
     integerFlag(name, values[name], fallback, [0, 65_535], HELP);
@@ -347,12 +347,8 @@ export const serveCommand: Command = {
   summary: "run the server: login, world and zones (one process, or --roles per process)",
   help: HELP,
   async run(args) {
-    const { values, positionals, help } = parseCommandArgs(args, FLAGS, HELP);
-    if (help) {
-      console.log(HELP);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`, HELP);
+    const values = parseFlags(args, FLAGS, HELP);
+    if (values === undefined) return 0;
     const level = parseLogLevel(values["log-level"] ?? "info");
     if (level === undefined) throw new UsageError(`Invalid value for --log-level: '${values["log-level"]}'`, HELP);
     const format = values["log-format"] ?? "text";
