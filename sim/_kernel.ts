@@ -64,6 +64,8 @@ export interface Kernel {
   hold(host: SimHost, event: SimEvent): void;
   /** Settles a promise at the current virtual time (as an event while running). */
   settle(host: SimHost, settle: () => void): void;
+  /** Runs `callback` right after the current event (and its promise continuations), at the same instant. */
+  defer(host: SimHost, callback: () => void): void;
   /** Notes a callback's return value: a promise means asynchronous work is pending. */
   watch(result: unknown, host: number): void;
   uncaught(error: unknown, host: number): void;

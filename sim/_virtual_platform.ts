@@ -61,6 +61,9 @@ export function createVirtualPlatform(
       pending.delete(id);
       kernel.cancel(event);
     },
+    defer(callback: () => void): void {
+      if (alive()) kernel.defer(host, callback);
+    },
   };
 
   const udp: Udp = {

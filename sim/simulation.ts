@@ -183,6 +183,10 @@ export class Simulation {
   #sameInstant = 0;
   #running = false;
   #pending = false;
+  /** `Platform.timers.defer` callbacks of the current event, with their host and its incarnation. */
+  #deferred: Array<() => void> = [];
+  #deferredHosts: SimHost[] = [];
+  #deferredIncarnations: number[] = [];
   /** Promises returned to the kernel by simulated code that have not settled yet. */
   #unsettled = 0;
   #fatal: unknown;
@@ -275,6 +279,12 @@ export class Simulation {
         host.held.push(event);
       },
       settle: (host, settle) => this.#settle(host, settle),
+      defer: (host, callback) => {
+        if (this.#blind) this.#lateCalls++;
+        this.#deferredHosts.push(host);
+        this.#deferredIncarnations.push(host.incarnation);
+        this.#deferred.push(callback);
+      },
       watch: (result, host) => this.#watch(result, host),
       uncaught: (error, host) => this.#uncaught(error, host),
       host: (index) => this.#hosts[index]!,
@@ -576,7 +586,7 @@ export class Simulation {
         if (this.#fatal !== undefined) break;
         if (code === SPIN.drain) {
           this.#pending = false;
-          await yieldToEventLoop();
+          await this.#finishTurn();
           // The event's promises have settled: only now is `stopWhen` looking at its whole effect.
           if (this.#fatal === undefined && stopWhen !== undefined && stopWhen()) {
             code = SPIN.stopped;
@@ -588,7 +598,7 @@ export class Simulation {
         // Platform call it makes is counted as late.
         this.#pending = false;
         this.#blind = true;
-        await yieldToEventLoop();
+        await this.#finishTurn();
         this.#blind = false;
         if (this.#fatal !== undefined) break;
         if (code === SPIN.periodic) continue;
@@ -628,6 +638,34 @@ export class Simulation {
     return result;
   }
 
+  /** Lets promise continuations run, and the callbacks they defer, until neither is left. */
+  async #finishTurn(): Promise<void> {
+    do await yieldToEventLoop(); while (this.#runDeferred() && this.#fatal === undefined);
+  }
+
+  /** Runs the deferred callbacks (and those they defer); false if there were none. */
+  #runDeferred(): boolean {
+    const callbacks = this.#deferred;
+    if (callbacks.length === 0) return false;
+    const hosts = this.#deferredHosts;
+    const incarnations = this.#deferredIncarnations;
+    for (let i = 0; i < callbacks.length; i++) {
+      const host = hosts[i]!;
+      if (host.incarnation !== incarnations[i] || host.status === HOST_STATUS.crashed) continue;
+      try {
+        // Like a timer's, a returned promise is work the kernel waits for.
+        this.#watch((callbacks[i] as () => unknown)(), host.index);
+      } catch (error) {
+        this.#uncaught(error, host.index);
+        if (this.#fatal !== undefined) break;
+      }
+    }
+    callbacks.length = 0;
+    hosts.length = 0;
+    incarnations.length = 0;
+    return true;
+  }
+
   #spin(deadline: number, budget: number, stopWhen: (() => boolean) | undefined): number {
     const queue = this.#queue;
     const trace = this.#trace;
@@ -656,6 +694,10 @@ export class Simulation {
         event.fn(event.arg, event);
       } catch (error) {
         this.#uncaught(error, event.host);
+        if (this.#fatal !== undefined) return SPIN.stopped;
+      }
+      if (this.#deferred.length > 0) {
+        this.#runDeferred();
         if (this.#fatal !== undefined) return SPIN.stopped;
       }
       if (recording) trace.record(event.time, event.kind, event.host);

@@ -622,6 +622,14 @@ export class LiveEnvironment implements ScenarioEnvironment {
         return connection;
       },
     };
+    const setTimeout = (callback: () => void, delayUs: number): TimerId => {
+      const id: TimerId = real.timers.setTimeout(() => {
+        this.#timers.delete(id);
+        guard(callback);
+      }, Math.max(0, delayUs / host.rate));
+      this.#timers.add(id);
+      return id;
+    };
     return {
       name: real.name,
       clock: {
@@ -629,18 +637,13 @@ export class LiveEnvironment implements ScenarioEnvironment {
         wallMs: () => Math.floor(real.clock.wallMs() + host.wallOffsetUs / 1000),
       },
       timers: {
-        setTimeout: (callback: () => void, delayUs: number): TimerId => {
-          const id: TimerId = real.timers.setTimeout(() => {
-            this.#timers.delete(id);
-            guard(callback);
-          }, Math.max(0, delayUs / host.rate));
-          this.#timers.add(id);
-          return id;
-        },
+        setTimeout,
         clearTimeout: (id: TimerId) => {
           this.#timers.delete(id);
           real.timers.clearTimeout(id);
         },
+        // A timer of 0 is the runtime's next turn too, and it is cancelled with the scenario's timers.
+        defer: (callback: () => void) => void setTimeout(callback, 0),
       },
       rng: new SimRng(this.#seed, `host:${host.id}:${incarnation}`),
       udp,

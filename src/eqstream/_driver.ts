@@ -1,25 +1,28 @@
 /**
  * Wires sessions to a Platform: one UDP socket, one timer for all its sessions (the earliest wake-up
  * in a heap), and the poll → send → dispatch loop. The same code runs on real sockets and in `sim/`.
+ *
+ * Wake-ups are exact: when a session's next wake-up moves (earlier or later) its heap entry moves and
+ * the timer follows the earliest one, so a timer never fires for a session with nothing due (a stale
+ * early wake-up cost a timer event and an empty poll: nine in ten timer polls were such before).
  * @module
  */
 import type { Platform, TimerId, UdpSocket } from "../platform/platform.ts";
 import type { EqStreamConnection } from "./connection.ts";
 
-interface HeapEntry {
-  at: number;
-  connection: EqStreamConnection;
-}
-
 /** The shared poll loop and timer of one socket's sessions. */
 export class Driver {
   readonly platform: Platform;
   socket: UdpSocket | undefined;
-  readonly #heap: HeapEntry[] = [];
+  /** Connections with a finite wake-up, a binary min-heap on `heapAt`; each knows its `heapIndex`. */
+  readonly #heap: EqStreamConnection[] = [];
   #timer: TimerId | undefined;
   #timerAt = Infinity;
+  /** Nesting depth of loops that service many connections: the timer is re-armed once, at the end. */
+  #batch = 0;
   #dirty: EqStreamConnection[] = [];
-  #flushTimer: TimerId | undefined;
+  /** A deferred flush of `#dirty` is on its way. */
+  #flushQueued = false;
   /** Connections whose poll loop is running now (nested when a handler of one drives another). */
   readonly #servicing: EqStreamConnection[] = [];
   #flushing = false;
@@ -65,18 +68,21 @@ export class Driver {
     if (this.#closed || connection.dirty || this.#servicing.includes(connection)) return;
     connection.dirty = true;
     this.#dirty.push(connection);
-    if (this.#servicing.length === 0 && this.#flushTimer === undefined) {
-      this.#flushTimer = this.platform.timers.setTimeout(() => this.#flushDirty(), 0);
+    if (this.#servicing.length === 0 && !this.#flushQueued) {
+      this.#flushQueued = true;
+      this.platform.timers.defer(this.#onFlush);
     }
   }
 
+  readonly #onFlush = (): void => {
+    this.#flushQueued = false;
+    if (!this.#closed) this.#flushDirty();
+  };
+
   #flushDirty(): void {
-    if (this.#flushTimer !== undefined) {
-      this.platform.timers.clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-    }
     // Servicing one may dirty others (a relay): keep going until nothing is left.
     this.#flushing = true;
+    this.#batch++;
     try {
       while (this.#dirty.length > 0) {
         const dirty = this.#dirty;
@@ -88,82 +94,129 @@ export class Driver {
       }
     } finally {
       this.#flushing = false;
+      this.#batch--;
     }
+    this.#rearm();
   }
 
   #schedule(connection: EqStreamConnection): void {
-    const at = connection.wakeAtUs;
-    if (at === Infinity || connection.finished) return;
-    if (connection.heapAt <= at) return; // An earlier (or equal) wake-up is already queued.
-    connection.heapAt = at;
-    this.#push({ at, connection });
-    if (at < this.#timerAt) this.#arm(at);
+    const at = connection.finished ? Infinity : connection.wakeAtUs;
+    if (at === connection.heapAt) return;
+    if (at === Infinity) this.#remove(connection);
+    else if (connection.heapIndex < 0) this.#insert(connection, at);
+    else this.#update(connection, at);
+    if (this.#batch === 0) this.#rearm();
   }
 
-  #arm(at: number): void {
+  /** Points the timer at the earliest wake-up (if it is not there already). */
+  #rearm(): void {
     if (this.#closed) return;
+    const at = this.#heap.length > 0 ? this.#heap[0]!.heapAt : Infinity;
+    if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.platform.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#timerAt = at;
-    this.#timer = this.platform.timers.setTimeout(() => this.#fire(), Math.max(0, at - this.now()));
+    if (at !== Infinity) this.#timer = this.platform.timers.setTimeout(this.#onTimer, Math.max(0, at - this.now()));
   }
+
+  readonly #onTimer = (): void => this.#fire();
 
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.now();
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
-      const entry = this.#pop();
-      const connection = entry.connection;
-      if (connection.heapAt !== entry.at) continue; // Superseded by an earlier wake-up.
-      connection.heapAt = Infinity;
-      if (!connection.finished) this.service(connection);
+    const heap = this.#heap;
+    this.#batch++;
+    try {
+      while (heap.length > 0 && heap[0]!.heapAt <= now) {
+        const connection = heap[0]!;
+        this.#remove(connection);
+        if (!connection.finished) this.service(connection);
+      }
+    } finally {
+      this.#batch--;
     }
-    // Drop stale entries at the top, then re-arm for the earliest real one.
-    while (this.#heap.length > 0 && this.#heap[0]!.connection.heapAt !== this.#heap[0]!.at) this.#pop();
-    if (this.#heap.length > 0) this.#arm(this.#heap[0]!.at);
+    this.#rearm();
   }
 
   /** Stops the timers; sessions are not polled again. */
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.platform.timers.clearTimeout(this.#timer);
-    if (this.#flushTimer !== undefined) this.platform.timers.clearTimeout(this.#flushTimer);
     this.#timer = undefined;
-    this.#flushTimer = undefined;
+    for (const connection of this.#heap) {
+      connection.heapIndex = -1;
+      connection.heapAt = Infinity;
+    }
     this.#heap.length = 0;
     this.#dirty = [];
   }
 
-  #push(entry: HeapEntry): void {
-    const heap = this.#heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.at <= entry.at) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = entry;
+  #insert(connection: EqStreamConnection, at: number): void {
+    connection.heapAt = at;
+    connection.heapIndex = this.#heap.length;
+    this.#heap.push(connection);
+    this.#up(connection.heapIndex);
   }
 
-  #pop(): HeapEntry {
+  #update(connection: EqStreamConnection, at: number): void {
+    const earlier = at < connection.heapAt;
+    connection.heapAt = at;
+    if (earlier) this.#up(connection.heapIndex);
+    else this.#down(connection.heapIndex);
+  }
+
+  #remove(connection: EqStreamConnection): void {
+    const i = connection.heapIndex;
+    if (i < 0) return;
     const heap = this.#heap;
-    const top = heap[0]!;
     const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= heap.length) break;
-        const right = left + 1;
-        const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
-        if (heap[child]!.at >= last.at) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = last;
+    connection.heapIndex = -1;
+    connection.heapAt = Infinity;
+    if (last === connection) return;
+    heap[i] = last;
+    last.heapIndex = i;
+    this.#down(i);
+    this.#up(last.heapIndex);
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const item = heap[i]!;
+    const at = item.heapAt;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (p.heapAt <= at) break;
+      heap[i] = p;
+      p.heapIndex = i;
+      i = parent;
     }
-    return top;
+    heap[i] = item;
+    item.heapIndex = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const item = heap[i]!;
+    const at = item.heapAt;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      let c = heap[left]!;
+      if (right < n && heap[right]!.heapAt < c.heapAt) {
+        child = right;
+        c = heap[right]!;
+      }
+      if (c.heapAt >= at) break;
+      heap[i] = c;
+      c.heapIndex = i;
+      i = child;
+    }
+    heap[i] = item;
+    item.heapIndex = i;
   }
 }

@@ -32,8 +32,10 @@ export class EqStreamConnection {
   #onFinished: ((connection: EqStreamConnection) => void) | undefined;
   /** @internal Wake-up time the session asked for. */
   wakeAtUs = 0;
-  /** @internal Time of this connection's entry in the driver's heap. */
+  /** @internal Time of this connection's entry in the driver's heap (Infinity: not in it). */
   heapAt = Infinity;
+  /** @internal Position in the driver's heap, or -1. */
+  heapIndex = -1;
   /** @internal Queued for a flush on the next turn. */
   dirty = false;
   /** @internal The `closed` event was delivered. */

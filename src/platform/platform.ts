@@ -26,6 +26,12 @@ export interface Timers {
   setTimeout(callback: () => void, delayUs: number): TimerId;
   /** Cancels a timer; unknown or already-fired ids are ignored. */
   clearTimeout(id: TimerId): void;
+  /**
+   * Runs `callback` once the current task is done: on a runtime, on the next turn of the event loop
+   * (as a delay of 0 does); in the simulator, at the same virtual instant right after the current
+   * event, without an event of its own. It cannot be cancelled.
+   */
+  defer(callback: () => void): void;
 }
 
 /** A source of random numbers; seeded in simulation, cryptographic on real adapters. */

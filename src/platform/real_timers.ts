@@ -29,5 +29,8 @@ export function createRealTimers(): Timers {
       if (entry.immediate) clearImmediate(entry.handle as ReturnType<typeof setImmediate>);
       else clearTimeout(entry.handle as ReturnType<typeof setTimeout>);
     },
+    defer(callback: () => void): void {
+      setImmediate(callback);
+    },
   };
 }

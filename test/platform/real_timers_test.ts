@@ -46,3 +46,17 @@ test("a real timer of 0 µs runs on the next event-loop turn, before a 1 ms time
   await done.promise;
   assert.deepEqual(order, ["sync", "asap", "1ms"]);
 });
+
+test("a deferred real callback runs on the next event-loop turn, after this turn's microtasks", async () => {
+  const timers = createRealTimers();
+  const order: string[] = [];
+  const done = Promise.withResolvers<void>();
+  timers.defer(() => {
+    order.push("deferred");
+    done.resolve();
+  });
+  queueMicrotask(() => order.push("microtask"));
+  order.push("sync");
+  await done.promise;
+  assert.deepEqual(order, ["sync", "microtask", "deferred"]);
+});

@@ -130,6 +130,65 @@ test("clearTimeout() cancels a timer", async () => {
   assert.deepEqual(fired, ["kept"]);
 });
 
+test("timers.defer() runs after the current event at the same instant, before the next event, without an event of its own", async () => {
+  const sim = new Simulation({ seed: 1 });
+  const order: Array<[string, number]> = [];
+  sim.addHost("a", {
+    start(p) {
+      p.timers.setTimeout(() => {
+        p.timers.defer(() => {
+          order.push(["deferred", p.clock.now()]);
+          p.timers.defer(() => order.push(["deferred by deferred", p.clock.now()]));
+        });
+        order.push(["timer", p.clock.now()]);
+      }, 100);
+      p.timers.setTimeout(() => order.push(["next timer", p.clock.now()]), 100);
+      p.timers.setTimeout(async () => {
+        await null;
+        // Deferred from a promise continuation: still this instant, before the next event.
+        p.timers.defer(() => order.push(["deferred after await", p.clock.now()]));
+      }, 200);
+      p.timers.setTimeout(() => order.push(["later timer", p.clock.now()]), 200);
+    },
+  });
+  const result = await sim.run();
+  assert.deepEqual(order, [
+    ["timer", 100],
+    ["deferred", 100],
+    ["deferred by deferred", 100],
+    ["next timer", 100],
+    ["deferred after await", 200],
+    ["later timer", 200],
+  ]);
+  assert.equal(result.events, 5, "the host start and four timers; deferred callbacks are not events");
+});
+
+test("a deferred callback of a host that crashed meanwhile does not run, and one that throws is recorded", async () => {
+  const sim = new Simulation({ seed: 1, onUncaught: "record" });
+  const ran: string[] = [];
+  sim.addHost("a", {
+    start(p) {
+      p.timers.setTimeout(() => {
+        p.timers.defer(() => ran.push("crashed host"));
+        sim.crash("a");
+      }, 10);
+    },
+  });
+  sim.addHost("b", {
+    start(p) {
+      p.timers.setTimeout(() => {
+        p.timers.defer(() => {
+          throw new Error("deferred failure");
+        });
+        p.timers.defer(() => ran.push("after the failure"));
+      }, 20);
+    },
+  });
+  await sim.run();
+  assert.deepEqual(ran, ["after the failure"]);
+  assert.deepEqual(sim.errors().recorded.map((e) => [e.host, e.timeUs, e.message]), [["b", 20, "deferred failure"]]);
+});
+
 test("sim.at() and sim.after() run control callbacks at their virtual time", async () => {
   const sim = new Simulation({ seed: 1 });
   const seen: number[] = [];

@@ -379,10 +379,19 @@ class Bot {
   /** Messages that arrive on their own in a zone; returns true when consumed. */
   #moveSeen(spawnId: number, sequence: number): void {
     this.counts.moveUpdatesSeen++;
+    const observer = this.#o.observer;
+    if (observer === undefined) return;
     const from = this.#spawnToChar.get(spawnId);
-    if (from !== undefined && this.#o.observer !== undefined) {
-      this.#emit({ type: "move.seen", charId: this.charId, fromCharId: from, sequence });
-    }
+    if (from === undefined) return;
+    // Built whole here, not through #emit: this runs for every update a bot sees.
+    observer({
+      type: "move.seen",
+      charId: this.charId,
+      fromCharId: from,
+      sequence,
+      bot: this.#o.account,
+      atUs: this.#platform.clock.now(),
+    });
   }
 
   #onZoneMessage(message: WorldMessage): boolean {
@@ -594,10 +603,11 @@ class Bot {
     const zones = this.#o.zones ?? ["qeynos", "antonica"];
     const start = this.#platform.clock.now();
     const end = start + duration;
-    // Spread bots over the first interval so they do not act in lock step.
-    let nextMove = start + this.#platform.rng.float() * moveEvery;
-    let nextChat = start + this.#platform.rng.float() * chatEvery;
-    let nextHop = start + hopEvery * (0.5 + this.#platform.rng.float() / 2);
+    // Spread bots over the first interval so they do not act in lock step. Whole microseconds: a
+    // fractional due time would make the timer (whole µs) wake the bot just before it, for nothing.
+    let nextMove = start + Math.floor(this.#platform.rng.float() * moveEvery);
+    let nextChat = start + Math.floor(this.#platform.rng.float() * chatEvery);
+    let nextHop = start + Math.floor(hopEvery * (0.5 + this.#platform.rng.float() / 2));
     let turn = 0;
     let hops = 0;
     if (script === "chat") {

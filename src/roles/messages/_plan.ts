@@ -19,6 +19,8 @@ export interface RecordPlan {
   readonly fields: readonly FieldPlan[];
   /** The fewest bytes an encoding of these fields can take. */
   readonly minBytes: number;
+  /** Whether a field's value decides another's presence or length (a guard, a count, a list). */
+  readonly dependents: boolean;
 }
 
 const PREFIX_LIMIT = { str8: 0xff, str16: 0xffff, str32: 0xffff_ffff } as const;
@@ -48,7 +50,8 @@ function buildPlan(fields: Fields): RecordPlan {
   }
   let minBytes = 0;
   for (const field of out) if (field.guard === undefined) minBytes += minBytesOf(field.type);
-  return { fields: out, minBytes };
+  const dependents = out.some((f) => f.guard !== undefined || f.type.kind === "count" || f.type.kind === "list");
+  return { fields: out, minBytes, dependents };
 }
 
 /** The fewest bytes a value of `type` can be encoded in. */

@@ -10,6 +10,7 @@
  * @module
  */
 import { ByteReader } from "../../wire/byte_reader.ts";
+import { ByteArena } from "../../wire/byte_arena.ts";
 import { ByteWriter } from "../../wire/byte_writer.ts";
 import { WireError, WireErrorCode } from "../../wire/wire_error.ts";
 import { AppMessageError, type AppMessageErrorCode } from "./app_message_error.ts";
@@ -136,23 +137,31 @@ function asAppError(error: unknown, what: string, path: readonly (string | numbe
 
 function readFields(reader: ByteReader, fields: Fields, ctx: Context): Record<string, unknown> {
   const plan = planOf(fields);
+  const list = plan.fields;
   const out: Record<string, unknown> = {};
-  const scalars: Record<string, number> = {};
-  for (const field of plan.fields) {
-    const { name, type, guard } = field;
-    if (guard !== undefined && !guardHolds(scalars[guard.if] ?? 0, guard.equals)) continue;
-    ctx.path.push(name);
-    if (type.kind === "count") {
-      scalars[name] = readWidth(reader, type.width);
-    } else if (type.kind === "list") {
-      out[name] = readList(reader, type.of, scalars[type.count]!, ctx);
-    } else {
-      const value = readValue(reader, type, ctx);
-      out[name] = value;
-      if (typeof value === "number") scalars[name] = value;
-      else if (typeof value === "boolean") scalars[name] = value ? 1 : 0;
+  // Only records where one field decides another's presence or length keep the numbers read.
+  const scalars: Record<string, number> | undefined = plan.dependents ? {} : undefined;
+  let i = 0;
+  try {
+    for (; i < list.length; i++) {
+      const { name, type, guard } = list[i]!;
+      if (guard !== undefined && !guardHolds(scalars![guard.if] ?? 0, guard.equals)) continue;
+      if (type.kind === "count") {
+        scalars![name] = readWidth(reader, type.width);
+      } else if (type.kind === "list") {
+        out[name] = readList(reader, type.of, scalars![type.count]!, ctx);
+      } else {
+        const value = readValue(reader, type, ctx);
+        out[name] = value;
+        if (scalars === undefined) continue;
+        if (typeof value === "number") scalars[name] = value;
+        else if (typeof value === "boolean") scalars[name] = value ? 1 : 0;
+      }
     }
-    ctx.path.pop();
+  } catch (error) {
+    // The path is built as the error unwinds, so the loop does no bookkeeping when nothing fails.
+    ctx.path.unshift(list[i]!.name);
+    throw error;
   }
   return out;
 }
@@ -181,10 +190,12 @@ function readList(reader: ByteReader, of: ElementType, count: number, ctx: Conte
 
 function readElements(reader: ByteReader, of: ElementType, count: number, ctx: Context): unknown[] {
   const items: unknown[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    ctx.path.push(i);
-    items[i] = readValue(reader, of, ctx);
-    ctx.path.pop();
+  let i = 0;
+  try {
+    for (; i < count; i++) items[i] = readValue(reader, of, ctx);
+  } catch (error) {
+    ctx.path.unshift(i);
+    throw error;
   }
   return items;
 }
@@ -271,7 +282,7 @@ export function encodeStruct<D extends AnyStruct>(
   const ctx: Context = { version, maxListLength: options.maxListLength ?? DEFAULT_MAX_LIST_LENGTH, path: [] };
   try {
     writeFields(writer, layout.fields, value, def.zeroDefaults, ctx);
-    return writer.toBytes();
+    return shared ? encoded.copy(writer.finish()) : writer.toBytes();
   } catch (error) {
     if (error instanceof WireError && error.code === WireErrorCode.WriteLimit) {
       throw new AppMessageError("APP_MESSAGE_TOO_LARGE", `${what}: the encoding exceeds limit ${maxBytes} bytes`, {
@@ -286,6 +297,8 @@ export function encodeStruct<D extends AnyStruct>(
 
 let scratch: ByteWriter | undefined;
 let scratchBusy = false;
+/** Small encodings are carved from shared chunks: one allocation per chunk, not per message. */
+const encoded = new ByteArena();
 
 function invalid(message: string): FieldError {
   return new FieldError("APP_MESSAGE_INVALID", message);
@@ -302,27 +315,30 @@ function asRecord(value: unknown): Record<string, unknown> {
 function writeFields(writer: ByteWriter, fields: Fields, input: unknown, zero: boolean, ctx: Context): void {
   const value = asRecord(input);
   const plan = planOf(fields);
-  const scalars: Record<string, number> = {};
-  for (const field of plan.fields) {
-    const { name, type, guard } = field;
-    ctx.path.push(name);
-    if (guard !== undefined && !guardHolds(scalars[guard.if] ?? 0, guard.equals)) {
-      if (type.kind !== "count" && value[name] !== undefined) {
-        throw invalid(`is given, but ${guard.if} is ${scalars[guard.if] ?? 0} so the layout leaves it out`);
+  const list = plan.fields;
+  const scalars: Record<string, number> | undefined = plan.dependents ? {} : undefined;
+  let i = 0;
+  try {
+    for (; i < list.length; i++) {
+      const field = list[i]!;
+      const { name, type, guard } = field;
+      if (guard !== undefined && !guardHolds(scalars![guard.if] ?? 0, guard.equals)) {
+        if (type.kind !== "count" && value[name] !== undefined) {
+          throw invalid(`is given, but ${guard.if} is ${scalars![guard.if] ?? 0} so the layout leaves it out`);
+        }
+        continue;
       }
-      ctx.path.pop();
-      continue;
-    }
-    if (type.kind === "count") {
-      const count = countOf(value, field.lists, zero);
-      const limit = INT_RANGE[type.width][1];
-      if (count > limit) throw invalid(`would be ${count}, more than a ${type.width} can hold`);
-      if (count > ctx.maxListLength) {
-        throw new FieldError("APP_MESSAGE_TOO_LARGE", `would be ${count}, more than the limit ${ctx.maxListLength}`);
+      if (type.kind === "count") {
+        const count = countOf(value, field.lists, zero);
+        const limit = INT_RANGE[type.width][1];
+        if (count > limit) throw invalid(`would be ${count}, more than a ${type.width} can hold`);
+        if (count > ctx.maxListLength) {
+          throw new FieldError("APP_MESSAGE_TOO_LARGE", `would be ${count}, more than the limit ${ctx.maxListLength}`);
+        }
+        writeWidth(writer, type.width, count);
+        scalars![name] = count;
+        continue;
       }
-      writeWidth(writer, type.width, count);
-      scalars[name] = count;
-    } else {
       let item = value[name];
       if (item === undefined) {
         if (!zero) throw invalid("is missing");
@@ -330,14 +346,17 @@ function writeFields(writer: ByteWriter, fields: Fields, input: unknown, zero: b
       }
       if (type.kind === "list") {
         writeElements(writer, type.of, item, undefined, zero, ctx);
-      } else {
-        writeValue(writer, type, item, zero, ctx);
-        if (typeof item === "number") scalars[name] = item;
-        else if (typeof item === "boolean") scalars[name] = item ? 1 : 0;
-        else if (item === undefined) scalars[name] = 0;
+        continue;
       }
+      writeValue(writer, type, item, zero, ctx);
+      if (scalars === undefined) continue;
+      if (typeof item === "number") scalars[name] = item;
+      else if (typeof item === "boolean") scalars[name] = item ? 1 : 0;
+      else if (item === undefined) scalars[name] = 0;
     }
-    ctx.path.pop();
+  } catch (error) {
+    ctx.path.unshift(list[i]!.name);
+    throw error;
   }
 }
 
@@ -379,10 +398,12 @@ function writeElements(
   if (length !== undefined && items.length !== length) {
     throw invalid(`has ${items.length} elements, the layout declares ${length}`);
   }
-  for (let i = 0; i < items.length; i++) {
-    ctx.path.push(i);
-    writeValue(writer, of, items[i], zero, ctx);
-    ctx.path.pop();
+  let i = 0;
+  try {
+    for (; i < items.length; i++) writeValue(writer, of, items[i], zero, ctx);
+  } catch (error) {
+    ctx.path.unshift(i);
+    throw error;
   }
 }
 
