@@ -130,6 +130,8 @@ const STAT_LOSS_WEIGHT_PACKETS = 200;
 const MAX_REORDER_MULTIPLIER = 8;
 /** Entries of the send-counter history (one per millisecond at most). */
 const SENT_HISTORY = 512;
+/** Datagrams remembered for the fallback loss estimate (see `#unsampled`). */
+const DATAGRAM_SAMPLES = 4096;
 /** Newest selective acks repeated in each ack datagram while a gap lasts. */
 const SACK_REPEAT = 4;
 /** Copies of a SessionDisconnect sent when closing. */
@@ -216,7 +218,11 @@ export class Session {
   #xmitCounter = 0;
   #paced = 0;
   #datagramCounter = 0;
-  readonly #datagramSentAt = new Map<number, number>();
+  /**
+   * Datagrams that carried new packets and have no loss sample yet: slot `id % DATAGRAM_SAMPLES` holds
+   * `id + 1` (0: free). Bounded: a datagram still unsampled after that many more is forgotten.
+   */
+  readonly #unsampled = new Float64Array(DATAGRAM_SAMPLES);
 
   // RTT and loss detection.
   #srtt = 0;
@@ -975,13 +981,21 @@ export class Session {
    */
   #sampleLossFromAcks(): void {
     for (const d of this.#evDatagrams) {
-      if (this.#datagramSentAt.delete(d)) this.#fallbackSample(0);
+      if (this.#takeUnsampled(d)) this.#fallbackSample(0);
     }
   }
 
   /** A packet first sent in datagram `d` was declared lost: that datagram counts as lost once. */
   #datagramLost(d: number): void {
-    if (this.#datagramSentAt.delete(d)) this.#fallbackSample(1);
+    if (this.#takeUnsampled(d)) this.#fallbackSample(1);
+  }
+
+  /** Whether datagram `d` was waiting for its loss sample; it is not any more. */
+  #takeUnsampled(d: number): boolean {
+    const slot = d % DATAGRAM_SAMPLES;
+    if (this.#unsampled[slot] !== d + 1) return false;
+    this.#unsampled[slot] = 0;
+    return true;
   }
 
   #fallbackSample(lost: 0 | 1): void {
@@ -1089,7 +1103,7 @@ export class Session {
     for (let unit = this.#order.head; unit !== undefined;) {
       const next: Unit | undefined = unit.next;
       this.#markLost(unit);
-      this.#datagramSentAt.delete(unit.origDatagram);
+      this.#takeUnsampled(unit.origDatagram);
       unit = next;
     }
     this.#cc.onRto(this.#now);
@@ -1400,8 +1414,8 @@ export class Session {
     this.#lastSendAt = this.#now;
   }
 
-  #sendAll(): void {
-    const now = this.#now;
+  /** The handshake packets (they travel alone, outside the datagram builder). */
+  #sendHandshake(): void {
     if (this.#needSessionRequest) {
       this.#needSessionRequest = false;
       this.#sendRaw(encodeBody({
@@ -1424,6 +1438,83 @@ export class Session {
         unknownTail: 0,
       }));
     }
+  }
+
+  #addDisconnect(): void {
+    this.#disconnectsLeft--;
+    const packet = new Uint8Array(8);
+    packet[1] = ProtocolOp.SessionDisconnect;
+    putU32(packet, 2, this.#sessionId);
+    packet[6] = DISCONNECT_REASON_APPLICATION >>> 8;
+    packet[7] = DISCONNECT_REASON_APPLICATION & 0xff;
+    this.#builder.addRaw(packet);
+  }
+
+  #addStatRequest(): void {
+    this.#needStatRequest = false;
+    const requestId = this.#rng.u32() & 0xffff;
+    // The counters include the datagram that carries them, like the EQ2 client's.
+    const sent = this.#packetsSent + 1;
+    this.#statRequests.set(requestId, sent);
+    if (this.#statRequests.size > 8) this.#statRequests.delete(this.#statRequests.keys().next().value!);
+    this.#builder.addRaw(encodeBody({
+      op: ProtocolOp.SessionStatRequest,
+      requestId,
+      lastLocalDelta: 0,
+      averageDelta: 0,
+      lowDelta: 0,
+      highDelta: 0,
+      lastRemoteDelta: 0,
+      packetsSent: BigInt(sent),
+      packetsReceived: BigInt(this.#packetsReceived),
+    }));
+  }
+
+  /** Stat packets, keep-alive, the cumulative ack and selective acks that are due, into the datagram begun. */
+  #addControl(): void {
+    const builder = this.#builder;
+    if (this.#needStatRequest) this.#addStatRequest();
+    if (this.#statResponse !== undefined) {
+      builder.addRaw(this.#statResponse);
+      this.#statResponse = undefined;
+    }
+    if (this.#needKeepAlive) {
+      this.#needKeepAlive = false;
+      builder.addEmpty(ProtocolOp.KeepAlive);
+    }
+    if (this.#hasAckToSend() && builder.fits(4)) {
+      builder.addU16(ProtocolOp.Ack, (this.#rcvNxt - 1) & 0xffff);
+      this.#acksSent++;
+      this.#ackPending = 0;
+      this.#dupAck = false;
+      this.#ackDueAt = Infinity;
+    }
+    if (this.#sacks.length === 0 && this.#ooo.size === 0) return;
+    let sacks = 0;
+    const acking = builder.count > 0;
+    while (this.#sacks.length > 0 && sacks < this.#o.maxSelectiveAcksPerDatagram && builder.fits(4)) {
+      const seq = this.#sacks.shift()!;
+      // Only still-useful ones: a packet since delivered in order is covered by the cumulative ack.
+      if (((seq - this.#rcvNxt) & 0xffff) >= 0x8000) continue;
+      builder.addU16(ProtocolOp.OutOfOrderAck, seq);
+      this.#sacksSent++;
+      sacks++;
+      this.#recentSacks[this.#recentSackAt++ % SACK_REPEAT] = seq;
+    }
+    // While a gap lasts, repeat the newest few selective acks in later ack datagrams (as TCP repeats
+    // its SACK blocks): one lost ack must not make the sender resend what already arrived.
+    if ((acking || sacks > 0) && this.#ooo.size > 0) {
+      for (let i = 0; i < SACK_REPEAT && i < this.#recentSackAt; i++) {
+        const seq = this.#recentSacks[(this.#recentSackAt - 1 - i) % SACK_REPEAT]!;
+        if (i < sacks || !this.#ooo.has(seq) || !builder.fits(4)) continue;
+        builder.addU16(ProtocolOp.OutOfOrderAck, seq);
+        this.#sacksSent++;
+      }
+    }
+  }
+
+  #sendAll(): void {
+    if (this.#needSessionRequest || this.#needSessionResponse) this.#sendHandshake();
     if (this.#state === "connecting") return;
     if (this.#state === "closed" && this.#disconnectsLeft === 0) return;
 
@@ -1443,72 +1534,9 @@ export class Session {
 
       builder.begin(this.#maxLen);
       const datagramId = this.#datagramCounter;
-      if (this.#disconnectsLeft > 0) {
-        this.#disconnectsLeft--;
-        const packet = new Uint8Array(8);
-        packet[1] = ProtocolOp.SessionDisconnect;
-        putU32(packet, 2, this.#sessionId);
-        packet[6] = DISCONNECT_REASON_APPLICATION >>> 8;
-        packet[7] = DISCONNECT_REASON_APPLICATION & 0xff;
-        builder.addRaw(packet);
-      }
-      if (this.#state !== "closed") {
-        if (this.#needStatRequest) {
-          this.#needStatRequest = false;
-          const requestId = this.#rng.u32() & 0xffff;
-          // The counters include the datagram that carries them, like the EQ2 client's.
-          const sent = this.#packetsSent + 1;
-          this.#statRequests.set(requestId, sent);
-          if (this.#statRequests.size > 8) this.#statRequests.delete(this.#statRequests.keys().next().value!);
-          builder.addRaw(encodeBody({
-            op: ProtocolOp.SessionStatRequest,
-            requestId,
-            lastLocalDelta: 0,
-            averageDelta: 0,
-            lowDelta: 0,
-            highDelta: 0,
-            lastRemoteDelta: 0,
-            packetsSent: BigInt(sent),
-            packetsReceived: BigInt(this.#packetsReceived),
-          }));
-        }
-        if (this.#statResponse !== undefined) {
-          builder.addRaw(this.#statResponse);
-          this.#statResponse = undefined;
-        }
-        if (this.#needKeepAlive) {
-          this.#needKeepAlive = false;
-          builder.addEmpty(ProtocolOp.KeepAlive);
-        }
-        if (this.#hasAckToSend() && builder.fits(4)) {
-          builder.addU16(ProtocolOp.Ack, (this.#rcvNxt - 1) & 0xffff);
-          this.#acksSent++;
-          this.#ackPending = 0;
-          this.#dupAck = false;
-          this.#ackDueAt = Infinity;
-        }
-        let sacks = 0;
-        const acking = builder.count > 0;
-        while (this.#sacks.length > 0 && sacks < this.#o.maxSelectiveAcksPerDatagram && builder.fits(4)) {
-          const seq = this.#sacks.shift()!;
-          // Only still-useful ones: a packet since delivered in order is covered by the cumulative ack.
-          if (((seq - this.#rcvNxt) & 0xffff) >= 0x8000) continue;
-          builder.addU16(ProtocolOp.OutOfOrderAck, seq);
-          this.#sacksSent++;
-          sacks++;
-          this.#recentSacks[this.#recentSackAt++ % SACK_REPEAT] = seq;
-        }
-        // While a gap lasts, repeat the newest few selective acks in later ack datagrams (as TCP repeats
-        // its SACK blocks): one lost ack must not make the sender resend what already arrived.
-        if ((acking || sacks > 0) && this.#ooo.size > 0) {
-          for (let i = 0; i < SACK_REPEAT && i < this.#recentSackAt; i++) {
-            const seq = this.#recentSacks[(this.#recentSackAt - 1 - i) % SACK_REPEAT]!;
-            if (i < sacks || !this.#ooo.has(seq) || !builder.fits(4)) continue;
-            builder.addU16(ProtocolOp.OutOfOrderAck, seq);
-            this.#sacksSent++;
-          }
-        }
-      }
+      // The rare parts live in their own methods: a small loop body is one every engine optimizes.
+      if (this.#disconnectsLeft > 0) this.#addDisconnect();
+      if (this.#state !== "closed") this.#addControl();
       let carriesData = false;
       let freshData = false;
       const pacedBefore = this.#paced;
@@ -1559,7 +1587,7 @@ export class Session {
       const datagram = builder.finish(this.#crcKey);
       if (datagram === undefined) break;
       this.#sendRaw(datagram);
-      if (freshData) this.#datagramSentAt.set(datagramId, now);
+      if (freshData) this.#unsampled[datagramId % DATAGRAM_SAMPLES] = datagramId + 1;
       this.#datagramCounter++;
       // Pacing spends on packets that count in flight; redundant copies only fill room in datagrams that go anyway.
       if (carriesData) this.#tokens -= this.#paced - pacedBefore;
@@ -1779,7 +1807,7 @@ export class Session {
     this.#reasmBytes = 0;
     this.#reasmTotal = -1;
     this.#sacks = [];
-    this.#datagramSentAt.clear();
+    this.#unsampled.fill(0);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ import { SerialQueue } from "../shared/serial_queue.ts";
 import { TickLoop, type TickStats } from "../shared/tick_loop.ts";
 import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import type { Uplink } from "../shared/uplink.ts";
+import { encodeMoveEntry, encodeMoveUpdates } from "./_move_updates.ts";
 
 /** Options of {@linkcode startZone}. */
 export interface ZoneOptions {
@@ -156,6 +157,7 @@ export const ZONE_DEFAULTS = {
 
 const V = QEYNOS_PROTOCOL_VERSION;
 const MOVE_UPDATE = QeynosWorld.opcodeOf("MoveUpdate", V);
+const MOVE_UPDATES = QeynosWorld.opcodeOf("MoveUpdates", V);
 
 /** A position waiting in a player's movement batch (shared by every player it goes to). */
 interface MoveEntry {
@@ -165,6 +167,8 @@ interface MoveEntry {
   readonly position: { readonly x: number; readonly y: number; readonly z: number; readonly heading: number };
   /** The entry as a lone `MoveUpdate`, once somebody needed it so. */
   payload: Uint8Array | undefined;
+  /** The entry inside a `MoveUpdates`, once somebody needed it so. */
+  entry: Uint8Array | undefined;
 }
 /** Outbox marker: close the connection. */
 const CLOSE = -1;
@@ -1115,6 +1119,7 @@ export class ZoneServer {
       serverTimeMs: Math.floor(now / 1000) >>> 0,
       position: { x, y, z, heading },
       payload: undefined,
+      entry: undefined,
     };
     const window = this.#moveBatchUs;
     for (const q of player.view) {
@@ -1164,13 +1169,18 @@ export class ZoneServer {
       if (this.#sendRaw(q, MOVE_UPDATE, only.payload)) this.counters.moveUpdatesOut++;
       return;
     }
-    const entries = [...batch.values()];
-    batch.clear();
     const serverTimeMs = Math.floor(now / 1000) >>> 0;
-    for (let at = 0; at < entries.length; at += MAX_MOVE_UPDATES) {
-      this.#send(q, { kind: "MoveUpdates", serverTimeMs, updates: entries.slice(at, at + MAX_MOVE_UPDATES) });
+    // Each spawn's entry is encoded once, for every player it goes to.
+    const encoded: Uint8Array[] = [];
+    for (const m of batch.values()) {
+      encoded.push(m.entry ??= encodeMoveEntry(m));
+      if (encoded.length === MAX_MOVE_UPDATES) {
+        this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded.splice(0)));
+      }
     }
-    this.counters.moveUpdatesOut += entries.length;
+    if (encoded.length > 0) this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded));
+    this.counters.moveUpdatesOut += batch.size;
+    batch.clear();
   }
 
   /** Tells `to` that `who` left its view (and forgets the position of `who` waiting for `to`). */

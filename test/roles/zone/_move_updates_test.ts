@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { MAX_MOVE_UPDATES, QEYNOS_PROTOCOL_VERSION, QeynosWorld } from "../../../src/roles/messages/mod.ts";
+import { encodeMoveEntry, encodeMoveUpdates, type MoveRecord } from "../../../src/roles/zone/_move_updates.ts";
+import { propertyParameters } from "../../_support/property.ts";
+
+const V = QEYNOS_PROTOCOL_VERSION;
+const f32 = fc.float({ noNaN: true, noDefaultInfinity: true });
+const record: fc.Arbitrary<MoveRecord> = fc.record({
+  spawnId: fc.nat({ max: 0xffff_ffff }),
+  sequence: fc.nat({ max: 0xffff_ffff }),
+  position: fc.record({ x: f32, y: f32, z: f32, heading: f32 }),
+});
+
+test("the zone's MoveUpdates bytes are the message codec's, and decode back (property)", () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 0xffff_ffff }), fc.array(record, { maxLength: 40 }), (serverTimeMs, updates) => {
+      const fast = encodeMoveUpdates(serverTimeMs, updates.map(encodeMoveEntry));
+      const { payload } = QeynosWorld.encode({ kind: "MoveUpdates", serverTimeMs, updates }, V);
+      assert.deepEqual([...fast], [...payload]);
+      const back = QeynosWorld.decode(QeynosWorld.opcodeOf("MoveUpdates", V), fast, V);
+      assert.equal(back.kind, "MoveUpdates");
+      assert.equal(back.kind === "MoveUpdates" && back.updates.length, updates.length);
+    }),
+    propertyParameters(200),
+  );
+});
+
+test("encodeMoveUpdates refuses more entries than one MoveUpdates carries", () => {
+  const entry = encodeMoveEntry({ spawnId: 1, sequence: 2, position: { x: 0, y: 0, z: 0, heading: 0 } });
+  assert.equal(encodeMoveUpdates(7, Array(MAX_MOVE_UPDATES).fill(entry)).length, 5 + 24 * MAX_MOVE_UPDATES);
+  assert.throws(
+    () => encodeMoveUpdates(7, Array(MAX_MOVE_UPDATES + 1).fill(entry)),
+    { name: "RangeError", message: `Cannot encode MoveUpdates: ${MAX_MOVE_UPDATES + 1} entries exceed 255` },
+  );
+});
