@@ -130,8 +130,8 @@ const STAT_LOSS_WEIGHT_PACKETS = 200;
 const MAX_REORDER_MULTIPLIER = 8;
 /** Entries of the send-counter history (one per millisecond at most). */
 const SENT_HISTORY = 512;
-/** Datagrams remembered for the fallback loss estimate (see `#unsampled`). */
-const DATAGRAM_SAMPLES = 4096;
+/** Datagrams remembered for the fallback loss estimate (see `#unsampled`); a power of two. */
+const DATAGRAM_SAMPLES = 1024;
 /** Newest selective acks repeated in each ack datagram while a gap lasts. */
 const SACK_REPEAT = 4;
 /** Copies of a SessionDisconnect sent when closing. */
@@ -220,9 +220,10 @@ export class Session {
   #datagramCounter = 0;
   /**
    * Datagrams that carried new packets and have no loss sample yet: slot `id % DATAGRAM_SAMPLES` holds
-   * `id + 1` (0: free). Bounded: a datagram still unsampled after that many more is forgotten.
+   * `id + 1` (0: free; wrapping at 2^32). Bounded: a datagram still unsampled after that many more is
+   * forgotten (a window holds at most `outOfOrderWindow`, default 1024, packets anyway).
    */
-  readonly #unsampled = new Float64Array(DATAGRAM_SAMPLES);
+  readonly #unsampled = new Uint32Array(DATAGRAM_SAMPLES);
 
   // RTT and loss detection.
   #srtt = 0;
@@ -992,8 +993,8 @@ export class Session {
 
   /** Whether datagram `d` was waiting for its loss sample; it is not any more. */
   #takeUnsampled(d: number): boolean {
-    const slot = d % DATAGRAM_SAMPLES;
-    if (this.#unsampled[slot] !== d + 1) return false;
+    const slot = d & (DATAGRAM_SAMPLES - 1);
+    if (this.#unsampled[slot] !== (d + 1) >>> 0) return false;
     this.#unsampled[slot] = 0;
     return true;
   }
@@ -1002,8 +1003,8 @@ export class Session {
     this.#fallbackLoss += LOSS_ALPHA * (lost - this.#fallbackLoss);
   }
 
-  /** Datagram loss towards the peer, from its counters when known. */
-  get #lossEstimate(): number {
+  /** Datagram loss towards the peer, from its counters when known. (A method: private getters are slow in V8.) */
+  #lossEstimate(): number {
     if (this.#statLossAt >= 0 && this.#now - this.#statLossAt <= STAT_LOSS_VALID_US) return Math.max(0, this.#statLoss);
     return this.#fallbackLoss;
   }
@@ -1021,11 +1022,13 @@ export class Session {
   /** Copies a small packet gets: enough that all of them being lost is below the target. */
   #copiesFor(unit: Unit): number {
     const r = this.#o.redundancy;
-    if (r.maxCopies === 0 || unit.size > r.maxPacketBytes || this.#lossEstimate < r.targetLoss) return 0;
-    let chance = this.#lossEstimate;
+    if (r.maxCopies === 0 || unit.size > r.maxPacketBytes) return 0;
+    const loss = this.#lossEstimate();
+    if (loss < r.targetLoss) return 0;
+    let chance = loss;
     let copies = 0;
     while (chance > r.targetLoss && copies < r.maxCopies) {
-      chance *= this.#lossEstimate;
+      chance *= loss;
       copies++;
     }
     return copies;
@@ -1587,7 +1590,7 @@ export class Session {
       const datagram = builder.finish(this.#crcKey);
       if (datagram === undefined) break;
       this.#sendRaw(datagram);
-      if (freshData) this.#unsampled[datagramId % DATAGRAM_SAMPLES] = datagramId + 1;
+      if (freshData) this.#unsampled[datagramId & (DATAGRAM_SAMPLES - 1)] = datagramId + 1;
       this.#datagramCounter++;
       // Pacing spends on packets that count in flight; redundant copies only fill room in datagrams that go anyway.
       if (carriesData) this.#tokens -= this.#paced - pacedBefore;
@@ -1844,7 +1847,7 @@ export class Session {
       rttMaxUs: Math.round(this.#maxRtt),
       rttVarUs: Math.round(this.#rttVar),
       rtoUs: Math.round(this.#currentRto()),
-      lossRate: this.#lossEstimate,
+      lossRate: this.#lossEstimate(),
       retransmitRate: this.#unitsSent === 0 ? 0 : this.#lostUnits / this.#unitsSent,
       compressionRatio: totals.plainBytes === 0 ? 1 : totals.wireBytes / totals.plainBytes,
       congestionControl: this.#cc.name,
