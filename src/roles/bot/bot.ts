@@ -25,6 +25,7 @@ import {
   ZoneChangeResult,
 } from "../messages/mod.ts";
 import { RoleError, RoleErrorCode } from "../role_error.ts";
+import { forEachMoveUpdate } from "../messages/move_updates.ts";
 import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import { BotLink } from "./bot_link.ts";
 import { atan2, cos, sin } from "../../platform/portable_math.ts";
@@ -33,6 +34,7 @@ import { atan2, cos, sin } from "../../platform/portable_math.ts";
 export const BOT_CLIENT_VERSION = 546;
 
 const V = QEYNOS_PROTOCOL_VERSION;
+const MOVE_UPDATES = QeynosWorld.opcodeOf("MoveUpdates", V);
 
 /** What a bot does once in a zone. */
 export type BotScriptName = "walk" | "chat" | "zone-hop" | "idle";
@@ -376,8 +378,8 @@ class Bot {
     }
   }
 
-  /** Messages that arrive on their own in a zone; returns true when consumed. */
-  #moveSeen(spawnId: number, sequence: number): void {
+  /** A movement update of a spawn in view (`atUs`: when its message arrived). */
+  #moveSeen(spawnId: number, sequence: number, atUs: number): void {
     this.counts.moveUpdatesSeen++;
     const observer = this.#o.observer;
     if (observer === undefined) return;
@@ -390,10 +392,18 @@ class Bot {
       fromCharId: from,
       sequence,
       bot: this.#o.account,
-      atUs: this.#platform.clock.now(),
+      atUs,
     });
   }
 
+  /** A `MoveUpdates`, read in place: the zone's most frequent message builds no object per update. */
+  #movesSeen(payload: Uint8Array): undefined {
+    const atUs = this.#platform.clock.now();
+    forEachMoveUpdate(payload, (spawnId, sequence) => this.#moveSeen(spawnId, sequence, atUs));
+    return undefined;
+  }
+
+  /** Messages that arrive on their own in a zone; returns true when consumed. */
   #onZoneMessage(message: WorldMessage): boolean {
     const zone = this.#zone;
     switch (message.kind) {
@@ -405,10 +415,7 @@ class Bot {
         this.#spawnToChar.delete(message.spawnId);
         return true;
       case "MoveUpdate":
-        this.#moveSeen(message.spawnId, message.sequence);
-        return true;
-      case "MoveUpdates":
-        for (const update of message.updates) this.#moveSeen(update.spawnId, update.sequence);
+        this.#moveSeen(message.spawnId, message.sequence, this.#platform.clock.now());
         return true;
       case "ChatReceived": {
         const key = `${message.senderId}:${message.messageId}:${message.channelKind}`;
@@ -466,7 +473,7 @@ class Bot {
     const link = new BotLink<WorldMessage>(
       this.#platform,
       "zone",
-      (o, p) => QeynosWorld.decode(o, p, V),
+      (o, p) => o === MOVE_UPDATES ? this.#movesSeen(p) : QeynosWorld.decode(o, p, V),
       (m) => this.#onZoneMessage(m),
     );
     const session: ZoneSession = {

@@ -61,7 +61,7 @@ import { SerialQueue } from "../shared/serial_queue.ts";
 import { TickLoop, type TickStats } from "../shared/tick_loop.ts";
 import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import type { Uplink } from "../shared/uplink.ts";
-import { encodeMoveEntry, encodeMoveUpdates } from "./_move_updates.ts";
+import { encodeMoveEntry, encodeMoveUpdates } from "../messages/move_updates.ts";
 
 /** Options of {@linkcode startZone}. */
 export interface ZoneOptions {

@@ -1,12 +1,13 @@
 /**
- * The zone's hot path for `MoveUpdates`: each moved spawn's entry is encoded once and the same bytes
- * go into the batch of every player who sees it, instead of encoding every update per recipient.
- * The bytes are those of the `MoveUpdates` layout (test/roles/zone/_move_updates_test.ts compares
- * them with the message codec's).
+ * The hot path of `MoveUpdates`, the message a zone sends most: the zone encodes each moved spawn's
+ * entry once and puts the same bytes in the batch of every player who sees it; a client reads the
+ * entries without building an object per update. The bytes are those of the `MoveUpdates` layout
+ * and the checks those of the message codec (test/roles/messages/move_updates_test.ts compares both).
  * @module
  */
 import { ByteArena } from "../../wire/byte_arena.ts";
-import { MAX_MOVE_UPDATES } from "../messages/qeynos_world.ts";
+import { AppMessageError } from "./app_message_error.ts";
+import { MAX_MOVE_UPDATES } from "./qeynos_world.ts";
 
 /** Bytes of one entry: spawnId and sequence (u32 LE), then x, y, z, heading (f32 LE). */
 export const MOVE_ENTRY_BYTES = 24;
@@ -57,4 +58,33 @@ export function encodeMoveUpdates(serverTimeMs: number, entries: readonly Uint8A
     at += MOVE_ENTRY_BYTES;
   }
   return out;
+}
+
+/**
+ * Reads a `MoveUpdates` payload: checks all of it first (length, count, finite coordinates, as the
+ * message codec does), then calls `visit` for each entry. Throws `APP_MESSAGE_MALFORMED` otherwise.
+ * Returns the entry count.
+ */
+export function forEachMoveUpdate(
+  payload: Uint8Array,
+  visit: (spawnId: number, sequence: number) => void,
+): number {
+  const fail = (detail: string): never => {
+    throw new AppMessageError("APP_MESSAGE_MALFORMED", `Cannot decode MoveUpdates: ${detail}`);
+  };
+  if (payload.length < HEADER_BYTES) fail(`${payload.length} bytes is shorter than its header`);
+  const count = payload[4]!;
+  if (payload.length !== HEADER_BYTES + count * MOVE_ENTRY_BYTES) {
+    fail(`${payload.length} bytes do not hold exactly ${count} entries of ${MOVE_ENTRY_BYTES} bytes`);
+  }
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  for (let at = HEADER_BYTES + 8; at < payload.length; at += MOVE_ENTRY_BYTES) {
+    for (let f = 0; f < 16; f += 4) {
+      if (!Number.isFinite(view.getFloat32(at + f, true))) fail(`a coordinate at offset ${at + f} is not finite`);
+    }
+  }
+  for (let at = HEADER_BYTES; at < payload.length; at += MOVE_ENTRY_BYTES) {
+    visit(view.getUint32(at, true), view.getUint32(at + 4, true));
+  }
+  return count;
 }
