@@ -2,6 +2,9 @@
  * `qeynos bench sim`: the simulator's speed. Prints one JSON line:
  *
  * - `eventsPerSec`: scheduler events per second (1000 timers re-arming at random delays);
+ * - `asyncEventsPerSec`: the same while a host's promise is pending, as in role scenarios where each
+ *   bot's flow is one long `async` function: the kernel then yields to the event loop after every
+ *   event so that promise continuations run at that event's virtual time;
  * - `datagramsPerSec`: datagrams per second through the whole fault pipeline (loss, MTU,
  *   corruption, duplication, bandwidth queue, delay distribution with jitter, reordering), with
  *   about 2000 datagrams in flight between an echo client and server;
@@ -20,13 +23,15 @@ import { type Command, integerFlag, parseCommandArgs, UsageError } from "./comma
 
 const HELP = `Usage: qeynos bench sim [--repeat N] [--events N] [--datagrams N] [--sim-seconds S]
 
-Measures the simulator and prints one JSON line with eventsPerSec, datagramsPerSec
+Measures the simulator and prints one JSON line with eventsPerSec, asyncEventsPerSec
+(the same while a promise is pending: a yield after every event), datagramsPerSec
 (through the whole fault pipeline) and simWallRatio (one echo link). Each figure is
 the median of --repeat runs.
 
 Options:
   --repeat N       runs per figure (default 3)
-  --events N       scheduler events per timer run (default 3000000)
+  --events N       scheduler events per timer run (default 3000000; a tenth with a
+                   pending promise)
   --datagrams N    datagrams per pipeline run (default 2000000)
   --sim-seconds S  simulated seconds of the single-link run (default 120)
   -h, --help       show this help`;
@@ -44,8 +49,15 @@ export const BENCH_LINK: LinkSpec = {
   queueBytes: 4 * 1024 * 1024,
 };
 
-/** Scheduler events per second with `timers` self-re-arming timers. */
-export async function measureEvents(events: number, timers = 1000): Promise<{ eventsPerSec: number; events: number }> {
+/**
+ * Scheduler events per second with `timers` self-re-arming timers; with `pending`, the host's start
+ * also returns a promise that stays pending (so every event is followed by a yield).
+ */
+export async function measureEvents(
+  events: number,
+  timers = 1000,
+  pending = false,
+): Promise<{ eventsPerSec: number; events: number }> {
   const sim = new Simulation({ seed: 1 });
   sim.addHost("a", {
     start(p: Platform) {
@@ -53,6 +65,7 @@ export async function measureEvents(events: number, timers = 1000): Promise<{ ev
         const tick = () => void p.timers.setTimeout(tick, 1 + (p.rng.u32() & 1023));
         tick();
       }
+      return pending ? new Promise<void>(() => {}) : undefined;
     },
   });
   await sim.run({ maxEvents: 50_000 }); // warm-up
@@ -138,10 +151,12 @@ function median(values: number[]): number {
 /** Runs every measurement `repeat` times and returns the JSON object `qeynos bench sim` prints. */
 export async function benchSim(options: { repeat: number; events: number; datagrams: number; simSeconds: number }) {
   const events: number[] = [];
+  const asyncEvents: number[] = [];
   const datagrams: number[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < options.repeat; i++) {
     events.push((await measureEvents(options.events)).eventsPerSec);
+    asyncEvents.push((await measureEvents(Math.ceil(options.events / 10), 1000, true)).eventsPerSec);
     datagrams.push((await measureDatagrams(options.datagrams)).datagramsPerSec);
     ratios.push((await measureRatio(options.simSeconds)).simWallRatio);
   }
@@ -149,10 +164,12 @@ export async function benchSim(options: { repeat: number; events: number; datagr
     bench: "sim",
     runtime: `${runtimeName()} ${process.versions[runtimeName()] ?? process.version}`,
     eventsPerSec: Math.round(median(events)),
+    asyncEventsPerSec: Math.round(median(asyncEvents)),
     datagramsPerSec: Math.round(median(datagrams)),
     simWallRatio: Math.round(median(ratios)),
     samples: {
       eventsPerSec: events.map(Math.round),
+      asyncEventsPerSec: asyncEvents.map(Math.round),
       datagramsPerSec: datagrams.map(Math.round),
       simWallRatio: ratios.map(Math.round),
     },

@@ -51,7 +51,9 @@ test("qeynos bench sim prints one JSON line with the three figures", async () =>
   const lines = result.out.split("\n");
   assert.equal(lines.length, 1);
   const figures = JSON.parse(lines[0]!);
-  for (const key of ["eventsPerSec", "datagramsPerSec", "simWallRatio"]) assert.ok(figures[key] > 0, key);
+  for (const key of ["eventsPerSec", "asyncEventsPerSec", "datagramsPerSec", "simWallRatio"]) {
+    assert.ok(figures[key] > 0, key);
+  }
   assert.equal(figures.bench, "sim");
   assert.equal((await run(["bench", "sim", "--repeat", "0"])).code, 2);
   assert.equal(simBenchTarget.name, "sim");
@@ -60,6 +62,8 @@ test("qeynos bench sim prints one JSON line with the three figures", async () =>
 test("the measurements count what they claim", async () => {
   const events = await measureEvents(10_000);
   assert.equal(events.events, 10_000);
+  const asyncEvents = await measureEvents(2_000, 100, true);
+  assert.equal(asyncEvents.events, 2_000);
   const datagrams = await measureDatagrams(10_000);
   // Each event delivers (or drops on arrival) one datagram and may send one more.
   assert.ok(datagrams.datagrams > 9000 && datagrams.datagrams < 12_000, `${datagrams.datagrams}`);
