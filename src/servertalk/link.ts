@@ -159,7 +159,8 @@ export class Link {
   #writable = true;
   #servicing = false;
   #serviceAgain = false;
-  #flushTimer: TimerId | undefined;
+  /** A deferred end-of-turn flush is on its way (cleared when the timers are cancelled). */
+  #flushQueued = false;
   #wakeTimer: TimerId | undefined;
   #wakeAtUs = Number.POSITIVE_INFINITY;
   #lingerTimer: TimerId | undefined;
@@ -458,17 +459,19 @@ export class Link {
   #afterSend(): boolean {
     if (this.#core.queuedBytes >= this.#flushBytes) {
       this.#service();
-    } else if (this.#flushTimer === undefined && !this.#servicing) {
+    } else if (!this.#flushQueued && !this.#servicing) {
       // The first send of an event-loop turn goes out at once (a lone request waits for nothing);
-      // the timer ends the turn, and what is sent meanwhile leaves together when it fires.
-      this.#flushTimer = this.#platform.timers.setTimeout(this.#flush, 0);
+      // the deferred flush ends the turn, and what is sent meanwhile leaves together then.
+      this.#flushQueued = true;
+      this.#platform.timers.defer(this.#flush);
       this.#service();
     }
     return this.#core.writable;
   }
 
   readonly #flush = (): Promise<void> | undefined => {
-    this.#flushTimer = undefined;
+    if (!this.#flushQueued) return undefined; // cancelled with the timers
+    this.#flushQueued = false;
     this.#service();
     return this.#takeAsyncWork();
   };
@@ -571,9 +574,8 @@ export class Link {
   #cancelTimers(): void {
     const timers = this.#platform.timers;
     if (this.#wakeTimer !== undefined) timers.clearTimeout(this.#wakeTimer);
-    if (this.#flushTimer !== undefined) timers.clearTimeout(this.#flushTimer);
     this.#wakeTimer = undefined;
-    this.#flushTimer = undefined;
+    this.#flushQueued = false;
     this.#wakeAtUs = Number.POSITIVE_INFINITY;
   }
 

@@ -48,7 +48,7 @@ class PipeEnd implements TcpConnection {
     if (this.#handlers !== undefined) throw new Error("Cannot start pipe connection: already started");
     this.#handlers = handlers;
     if (this.#closed) {
-      this.#platform.timers.setTimeout(() => handlers.close(undefined), 0);
+      this.#platform.timers.defer(() => handlers.close(undefined));
       return;
     }
     this.#schedule();
@@ -92,7 +92,7 @@ class PipeEnd implements TcpConnection {
   #schedule(): void {
     if (this.#scheduled || this.#handlers === undefined || this.#closed) return;
     this.#scheduled = true;
-    this.#platform.timers.setTimeout(() => this.#deliver(), 0);
+    this.#platform.timers.defer(() => this.#deliver());
   }
 
   #deliver(): void {

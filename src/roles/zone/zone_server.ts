@@ -14,7 +14,7 @@ import {
   type ServerLimits,
   type ServerSessionOptions,
 } from "../../eqstream/mod.ts";
-import type { Platform, SocketAddress, TimerId } from "../../platform/platform.ts";
+import type { Platform, SocketAddress } from "../../platform/platform.ts";
 import {
   CharacterSave,
   KickPlayer,
@@ -319,7 +319,8 @@ export class ZoneServer {
   #players = 0;
   #dispatching: EqStreamConnection | undefined;
   readonly #outbox: { connection: EqStreamConnection; opcode: number; payload: Uint8Array | undefined }[] = [];
-  #outboxTimer: TimerId | undefined;
+  /** A deferred flush of `#outbox` is on its way. */
+  #outboxQueued = false;
   #lastStatusUs = 0;
   #draining = false;
   #closed = false;
@@ -777,15 +778,16 @@ export class ZoneServer {
   /** Queues a send (or, with opcode `CLOSE`, a close) for the next turn, after everything queued before. */
   #defer(connection: EqStreamConnection, opcode: number, payload: Uint8Array | undefined): void {
     this.#outbox.push({ connection, opcode, payload });
-    if (this.#outboxTimer === undefined) {
-      this.#outboxTimer = this.#platform.timers.setTimeout(() => {
-        this.#outboxTimer = undefined;
+    if (!this.#outboxQueued) {
+      this.#outboxQueued = true;
+      this.#platform.timers.defer(() => {
+        this.#outboxQueued = false;
         const queued = this.#outbox.splice(0);
         for (const { connection: c, opcode: o, payload: p } of queued) {
           if (p === undefined) c.close("local");
           else this.#sendNow(c, o, p);
         }
-      }, 0);
+      });
     }
   }
 
