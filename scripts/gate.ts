@@ -115,6 +115,22 @@ if (results.at(-1)!.ok) {
   const wrong = smoke.ok && !(await exec(binary, ["--version"])).output.includes(version);
   results.push(wrong ? { ...smoke, ok: false, failed: 1, note: `does not print ${version}` } : smoke);
   results.push(await step("binary doctor", binary, ["doctor"]));
+  // The worker thread of a sharded simulation is the executable's second entry point.
+  results.push(
+    await step("binary shards", binary, [
+      "bench",
+      "zone",
+      "--sim",
+      "--bots",
+      "6",
+      "--seconds",
+      "1",
+      "--warmup",
+      "0",
+      "--shards",
+      "2",
+    ]),
+  );
 }
 
 console.log("\nstep               result  time");

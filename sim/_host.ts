@@ -43,6 +43,8 @@ export class SimHost {
   readonly id: string;
   readonly address: string;
   status: number = HOST_STATUS.up;
+  /** Run by the other side of a sharded pair: it never starts here, datagrams to it cross over. */
+  remote = false;
   incarnation = 0;
   platform!: Platform;
   readonly starts: HostStart[] = [];

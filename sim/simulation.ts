@@ -18,6 +18,7 @@ import type { HistogramSummary } from "./histogram.ts";
 import { type LinkCounters, LinkModel } from "./link_model.ts";
 import { DROP, DROP_CAUSES, type DropCause, type LinkSpec, mergeLinkSpecs, validateLinkSpec } from "./link_spec.ts";
 import { SimRng } from "./rng.ts";
+import type { CrossDatagram, SimShard } from "./shard_channel.ts";
 
 // Captured at load time: the guard replaces the globals during a run, the kernel must not see that.
 const realPerformanceNow = performance.now.bind(performance);
@@ -55,6 +56,12 @@ export interface SimulationOptions {
   readonly onLog?: (line: SimLogLine) => void;
   /** TCP model tuning. */
   readonly tcp?: TcpModelOptions;
+  /**
+   * Run as one side of a pair of simulations in two threads (see `shard_channel.ts`): only the
+   * hosts this side owns start here, and UDP to the others crosses over. Runs then need a finite
+   * `untilUs` and no `stopWhen`, and the hosts of the two sides may not talk TCP.
+   */
+  readonly shard?: SimShard;
 }
 
 /** Options of {@linkcode Simulation.addHost}. */
@@ -213,6 +220,12 @@ export class Simulation {
   readonly #tcp: TcpNetwork;
   readonly #kernel: Kernel;
   #unroutable = 0;
+  readonly #shard: SimShard | undefined;
+  /** Events before this time cannot be reached by the other side's datagrams (sharded runs). */
+  #windowEnd = 0;
+  /** Datagrams for the other side, sent in the current window. */
+  #crossOut: CrossDatagram[] = [];
+  #windows = 0;
   // Options.
   readonly #maxEvents: number;
   readonly #maxPerInstant: number;
@@ -247,6 +260,8 @@ export class Simulation {
     this.#logLevel = LEVEL_RANK[options.logLevel ?? "info"];
     this.#onLog = options.onLog;
     this.#trace = new Trace(options.recordTrace ?? 0);
+    this.#shard = options.shard;
+    this.#windowEnd = options.shard?.lookaheadUs ?? 0;
     this.#guard = new RealTimeGuard(options.guard ?? "record", () => this.#now);
     const tcpOptions: Required<TcpModelOptions> = {
       maxSegmentBytes: 16384,
@@ -327,6 +342,7 @@ export class Simulation {
       throw new Error(`Cannot add host '${id}': address ${address} is taken or reserved`);
     }
     const host = new SimHost(this.#hosts.length, id, address);
+    if (this.#shard !== undefined && !this.#shard.owns(id)) host.remote = true;
     this.#hosts.push(host);
     this.#byId.set(id, host);
     this.#byAddress.set(address, host);
@@ -348,6 +364,11 @@ export class Simulation {
   /** The Platform of the host's current incarnation. */
   platform(id: string): Platform {
     return this.#host(id).platform;
+  }
+
+  /** Whether this simulation runs the host (false: the other half of a sharded pair does). */
+  isLocal(id: string): boolean {
+    return !this.#host(id).remote;
   }
 
   /** The host's address. */
@@ -571,6 +592,15 @@ export class Simulation {
   async run(options: RunOptions = {}): Promise<RunResult> {
     if (this.#running) throw new Error("Cannot run the simulation: it is already running");
     const deadline = options.untilUs ?? Infinity;
+    if (this.#shard !== undefined) {
+      if (deadline === Infinity || options.stopWhen !== undefined) {
+        throw new Error(
+          "Cannot run a sharded simulation without untilUs or with stopWhen: both halves must stop together",
+        );
+      }
+      // Both halves ended the last run at the same deadline with nothing left: start windows afresh.
+      if (this.#windowEnd === Infinity) this.#windowEnd = this.#now + this.#shard.lookaheadUs;
+    }
     const budget = this.#events + Math.min(options.maxEvents ?? this.#maxEvents, this.#maxEvents);
     const stopWhen = options.stopWhen;
     const started = realPerformanceNow();
@@ -608,9 +638,14 @@ export class Simulation {
         }
         break;
       }
+    } catch (error) {
+      this.#fatal ??= error;
     } finally {
       restore();
       this.#running = false;
+    }
+    if (this.#shard !== undefined && (this.#fatal !== undefined || code === SPIN.stall)) {
+      this.#shard.abort(this.#fatal !== undefined ? String(this.#fatal) : this.#stall);
     }
     if (this.#fatal !== undefined) {
       const fatal = this.#fatal;
@@ -672,6 +707,10 @@ export class Simulation {
     const recording = trace.recording;
     for (;;) {
       const event = queue.peek();
+      if (this.#shard !== undefined && this.#windowEnd <= deadline && (event?.time ?? Infinity) >= this.#windowEnd) {
+        this.#exchange(event?.time ?? Infinity);
+        continue;
+      }
       if (event === undefined) return SPIN.quiescent;
       if (event.time > deadline) return SPIN.deadline;
       if (this.#events >= budget) {
@@ -705,6 +744,37 @@ export class Simulation {
       if (stopWhen !== undefined && stopWhen()) return SPIN.stopped;
       if ((this.#events & this.#yieldMask) === 0) return SPIN.periodic;
     }
+  }
+
+  /**
+   * Meets the other half at the end of a window: swaps the datagrams sent across, and opens the
+   * next window, which ends one lookahead after the earliest event either half now has.
+   */
+  #exchange(nextUs: number): void {
+    const shard = this.#shard!;
+    const outgoing = this.#crossOut;
+    this.#crossOut = [];
+    const { incoming, otherNextUs } = shard.exchange(outgoing, nextUs);
+    let earliest = Math.min(nextUs, otherNextUs);
+    for (const d of outgoing) if (d.at < earliest) earliest = d.at;
+    for (const d of incoming) {
+      if (d.at < earliest) earliest = d.at;
+      const from = this.#hosts[d.from];
+      const to = this.#hosts[d.to];
+      if (from === undefined || to === undefined || !from.remote || to.remote) {
+        throw new Error(`Cannot take a datagram from host ${d.from} to ${d.to}: the halves disagree on hosts`);
+      }
+      const link = from.links[to.index] ?? this.#link(from, to);
+      const datagram = new Datagram(link, d.bytes, d.srcPort, d.dstPort, d.sentAt);
+      this.#queue.push(d.at, PHASE.network, EVENT_KIND.datagram, to.index, this.#deliver, datagram);
+    }
+    this.#windowEnd = earliest + shard.lookaheadUs;
+    this.#windows++;
+  }
+
+  /** Windows a sharded simulation exchanged with its other half. */
+  get shardWindows(): number {
+    return this.#windows;
   }
 
   // ---------------------------------------------------------------- results
@@ -814,7 +884,7 @@ export class Simulation {
 
   readonly #runStarts = (arg: unknown): void => {
     const host = arg as SimHost;
-    if (host.status === HOST_STATUS.crashed) return;
+    if (host.status === HOST_STATUS.crashed || host.remote) return;
     const platform = host.platform;
     for (const start of host.starts) this.#watch(start(platform), host.index);
   };
@@ -876,6 +946,14 @@ export class Simulation {
   }
 
   #resolve(address: string, from: SimHost): SimHost | undefined {
+    const host = this.#resolveAny(address, from);
+    if (host?.remote === true) {
+      throw new Error(`Cannot reach ${host.id} over TCP from ${from.id}: it runs in the other half of the simulation`);
+    }
+    return host;
+  }
+
+  #resolveAny(address: string, from: SimHost): SimHost | undefined {
     if (address === from.address || LOCAL_ADDRESSES.has(address)) return from;
     return this.#byAddress.get(address);
   }
@@ -963,6 +1041,27 @@ export class Simulation {
   }
 
   #emit(link: SimLink, bytes: Uint8Array, at: number): void {
+    if (link.to.remote) {
+      if (at < this.#windowEnd) {
+        // The other side may already be past `at`: the split is wrong for these links.
+        this.#fatal ??= new Error(
+          `Cannot send from ${link.from.id} to ${link.to.id} across the shards: it would arrive after ${
+            at - this.#now
+          } µs, less than the shards' lookahead of ${this.#shard!.lookaheadUs} µs`,
+        );
+        return;
+      }
+      this.#crossOut.push({
+        at,
+        sentAt: link.curSentAt,
+        from: link.from.index,
+        to: link.to.index,
+        srcPort: link.curSrc,
+        dstPort: link.curDst,
+        bytes,
+      });
+      return;
+    }
     const datagram = new Datagram(link, bytes, link.curSrc, link.curDst, link.curSentAt);
     this.#queue.push(at, PHASE.network, EVENT_KIND.datagram, link.to.index, this.#deliver, datagram);
   }

@@ -28,16 +28,19 @@ import {
   type Cluster,
   Histogram,
   type HistogramSnapshot,
+  type HistogramState,
   runBot,
   startCluster,
   type ZoneServer,
 } from "../roles/mod.ts";
 import { openSqliteStore } from "../store/mod.ts";
+import { lz4WasmBytes } from "../wire/lz4.ts";
 import { loadScenario } from "../../sim/scenario/loader.ts";
 import { runScenario } from "../../sim/scenario/runner.ts";
+import { ShardChannel } from "../../sim/shard_channel.ts";
 import { Simulation } from "../../sim/simulation.ts";
 import "../../sim/workloads/all.ts";
-import { RoleGame } from "../../sim/workloads/roles/mod.ts";
+import { RoleGame, SharedMoveSendLog } from "../../sim/workloads/roles/mod.ts";
 import { addressFlag, type Command, integerFlag, parseFlags, UsageError } from "./command.ts";
 import { loopbackLimits } from "./serve.ts";
 
@@ -69,6 +72,13 @@ Options:
                   the zone's, 25 ms)
   --bot-ack-ms N  EQStream ack delay of the bots' zone sessions (default
                   25 ms, like the zone's)
+  --latency-ms A-B
+                  --sim: one-way latency of every link, uniform between A
+                  and B ms (default 0.5-1.5)
+  --shards N      --sim in 1 thread (default) or 2: login, world and zone in
+                  one, the bots in the other, meeting every A ms of
+                  simulated time (the shortest latency) to swap the
+                  datagrams sent between them; the same run as in 1 thread
   -h, --help      show this help`;
 
 const FLAGS = {
@@ -83,6 +93,8 @@ const FLAGS = {
   "batch-ms": { type: "string" },
   "zone-ack-ms": { type: "string" },
   "bot-ack-ms": { type: "string" },
+  shards: { type: "string" },
+  "latency-ms": { type: "string" },
   // Internal: the bot process of a --live run.
   "bots-only": { type: "boolean" },
   server: { type: "string" },
@@ -102,6 +114,10 @@ export interface ZoneBenchOptions {
   readonly zoneAckDelayMs?: number;
   /** EQStream ack delay of the bots' zone sessions, ms; default 25. */
   readonly botAckDelayMs?: number;
+  /** Simulation threads: 1 (default), or 2 (server roles in one, bots in the other). */
+  readonly shards?: 1 | 2;
+  /** Simulated one-way latency, ms, uniform between the two; default 0.5–1.5. */
+  readonly linkLatencyMs?: readonly [number, number];
 }
 
 /** Zone options the tuning flags set (nothing: the roles' defaults). */
@@ -175,10 +191,16 @@ export interface ZoneBenchResult {
   /** Live, on Linux: of those, the ones at the zone's socket. */
   readonly zoneSocketDrops?: number;
   readonly simWallRatio?: number;
+  /** Sim: the links' one-way latency range, ms. */
+  readonly linkLatencyMs?: number[];
   /** Simulated datagrams (every link) per simulated second. */
   readonly datagramsPerSec?: number;
   /** Simulator events per simulated second. */
   readonly eventsPerSec?: number;
+  /** `--shards 2`: the halves' meetings per simulated second, and real ms each half waited for the other. */
+  readonly shards?: number;
+  readonly shardWindowsPerSec?: number;
+  readonly shardWaitMs?: number[];
   readonly wallSeconds: number;
   readonly failedBots: number;
   /** The tuning flags given (absent: defaults). */
@@ -273,8 +295,44 @@ function receiveBufferDrops(): number | undefined {
   }
 }
 
-/** Runs the benchmark in the simulator. */
-export async function benchZoneSim(o: ZoneBenchOptions): Promise<ZoneBenchResult> {
+/** One-way latency of the simulated links by default, ms: uniform between the two. */
+export const DEFAULT_LINK_LATENCY_MS: readonly [number, number] = [0.5, 1.5];
+
+/** What one simulation measured (with `--shards 2`, one half: the server's or the bots'). */
+export interface ZoneSimPart {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly events: number;
+  readonly datagrams: number;
+  /** The zone's figures (the half that runs it). */
+  readonly zone?: {
+    readonly inZone: number;
+    readonly moves: number;
+    readonly updates: number;
+    readonly tick: HistogramSnapshot;
+  };
+  /** The figures of the bots this simulation ran. */
+  readonly bots: { readonly latency: HistogramState; readonly failed: number };
+  /** Sharded: windows exchanged with the other half, and real ms spent waiting for it. */
+  readonly windows: number;
+  readonly waitedMs: number;
+}
+
+/**
+ * Which half of a sharded run: 0 runs login, world, zone and a tenth of the bots, 1 the other
+ * bots. Both share `buffer` (the halves' meeting point) and `moveLog` (moves' send times).
+ */
+export interface ZoneSimShard {
+  readonly side: 0 | 1;
+  readonly buffer: SharedArrayBuffer;
+  readonly moveLog: SharedArrayBuffer;
+}
+
+/** The share of the bots the server half runs: it balances the halves' loads (measured, Deno and Bun). */
+const SERVER_HALF_BOT_SHARE = 0.1;
+
+/** Runs the benchmark's simulation, whole or one half of it. */
+export async function runZoneSim(o: ZoneBenchOptions, half?: ZoneSimShard): Promise<ZoneSimPart> {
   // Bound before the run: the simulator guards the global clocks while it runs.
   const realNow = performance.now.bind(performance);
   const cpuNow = () => {
@@ -284,6 +342,9 @@ export async function benchZoneSim(o: ZoneBenchOptions): Promise<ZoneBenchResult
   const rampUs = rampSeconds(o.bots) * 1_000_000;
   const startUs = 1_000_000 + rampUs + o.warmupSeconds * 1_000_000;
   const endUs = startUs + o.seconds * 1_000_000;
+  const [minMs, maxMs] = o.linkLatencyMs ?? DEFAULT_LINK_LATENCY_MS;
+  const minUs = Math.round(minMs * 1000);
+  const maxUs = Math.round(maxMs * 1000);
   const scenario = loadScenario(
     `version: 1
 name: bench-zone
@@ -295,7 +356,7 @@ hosts:
   - { id: zone1, role: zone }
   - { id: bot, role: client, count: ${o.bots} }
 links:
-  default: { latency: { dist: uniform, min: 500us, max: 1500us } }
+  default: { latency: { dist: uniform, min: ${minUs}us, max: ${maxUs}us } }
 workload:
   login:
     count: ${o.bots}
@@ -312,75 +373,169 @@ report: { formats: [json], sample: 1h }
 `,
     "bench-zone.yaml",
   );
+  // The bots' half would have the heavier load: every n-th bot runs with the server roles.
+  const share = SERVER_HALF_BOT_SHARE;
+  const clientIds = scenario.hosts.filter((h) => h.role === "client").map((h) => h.id);
+  const botsHalf = new Set(clientIds.filter((_, i) => Math.floor((i + 1) * share) === Math.floor(i * share)));
+  const shard = half === undefined
+    ? undefined
+    : new ShardChannel(half.buffer, half.side, (id) => botsHalf.has(id) === (half.side === 1), minUs, realNow);
   const latency = new Histogram();
   const datagrams = () => sim!.linkStats().reduce((n, l) => n + l.sent, 0);
-  let at:
-    | { wall: number; cpu: number; zone: ZoneWindow; inZone: number; events: number; datagrams: number }
-    | undefined;
-  let end:
-    | { wall: number; cpu: number; zone: ZoneWindow; tick: HistogramSnapshot; events: number; datagrams: number }
-    | undefined;
+  interface Mark {
+    readonly wall: number;
+    readonly cpu: number;
+    readonly events: number;
+    readonly datagrams: number;
+    readonly windows: number;
+    readonly waitedMs: number;
+    readonly zone: (ZoneWindow & { readonly inZone: number }) | undefined;
+  }
+  let at: Mark | undefined;
+  let end: (Mark & { readonly tick: HistogramSnapshot | undefined }) | undefined;
   let sim: Simulation | undefined;
   const zoneOf = () => RoleGame.find(sim!)?.zones.get("zone1");
+  const mark = (): Mark => {
+    const zone = zoneOf();
+    return {
+      wall: realNow(),
+      cpu: cpuNow(),
+      // Not counting the marking event itself, which both halves of a sharded run have.
+      events: sim!.events - 1,
+      datagrams: datagrams(),
+      windows: sim!.shardWindows,
+      waitedMs: shard?.waitedMs ?? 0,
+      zone: zone === undefined ? undefined : { ...zoneCounts(zone), inZone: zone.playerCount },
+    };
+  };
   await runScenario(scenario, {
     environment: (seed) => {
-      sim = new Simulation({ seed, onUncaught: "record", logLevel: "error", logLimit: 10 });
+      sim = new Simulation({
+        seed,
+        onUncaught: "record",
+        logLevel: "error",
+        logLimit: 10,
+        // Continuations run right after the event that released them. The bots' pending scripts
+        // make a whole simulation do that anyway; the server half alone must be told.
+        asyncMode: "always",
+        ...(shard === undefined ? {} : { shard }),
+      });
       RoleGame.prepare(sim, {
         zone: { tickDurationClock: { now: () => Math.round(realNow() * 1000) }, ...zoneTuning(o) },
         botSession: botTuning(o),
+        ...(half === undefined ? {} : { moveSendLog: new SharedMoveSendLog(half.moveLog) }),
         onMoveLatency: (us, atUs) => {
           if (atUs >= startUs) latency.record(us);
         },
       });
       sim.at(startUs, () => {
-        const zone = zoneOf();
-        if (zone === undefined) return;
-        zone.tick.resetStats();
-        at = {
-          wall: realNow(),
-          cpu: cpuNow(),
-          zone: zoneCounts(zone),
-          inZone: zone.playerCount,
-          events: sim!.events,
-          datagrams: datagrams(),
-        };
+        zoneOf()?.tick.resetStats();
+        at = mark();
       });
       sim.at(endUs - 1, () => {
-        const zone = zoneOf();
-        if (zone === undefined) return;
-        end = {
-          wall: realNow(),
-          cpu: cpuNow(),
-          zone: zoneCounts(zone),
-          tick: zone.tickStats().durationUs,
-          events: sim!.events,
-          datagrams: datagrams(),
-        };
+        end = { ...mark(), tick: zoneOf()?.tickStats().durationUs };
       });
       return sim;
     },
   });
-  if (at === undefined || end === undefined) throw new Error("Cannot measure the zone: it never started");
+  if (at === undefined || end === undefined) throw new Error("Cannot measure the zone: the run ended early");
+  if (half?.side !== 1 && (at.zone === undefined || end.zone === undefined)) {
+    throw new Error("Cannot measure the zone: it never started");
+  }
   const game = RoleGame.find(sim!)!;
-  const wallSeconds = (end.wall - at.wall) / 1000;
-  const simSeconds = (endUs - 1 - startUs) / 1e6;
-  const moves = end.zone.movesIn - at.zone.movesIn;
-  const updates = end.zone.updatesOut - at.zone.updatesOut;
+  return {
+    wall: end.wall - at.wall,
+    cpu: end.cpu - at.cpu,
+    events: end.events - at.events,
+    datagrams: end.datagrams - at.datagrams,
+    ...(at.zone === undefined || end.zone === undefined ? {} : {
+      zone: {
+        inZone: at.zone.inZone,
+        moves: end.zone.movesIn - at.zone.movesIn,
+        updates: end.zone.updatesOut - at.zone.updatesOut,
+        tick: end.tick!,
+      },
+    }),
+    bots: {
+      latency: latency.state(),
+      failed: game.botList().filter((b) => b.state === "failed" && sim!.isLocal(b.host)).length,
+    },
+    windows: end.windows - at.windows,
+    waitedMs: end.waitedMs - at.waitedMs,
+  };
+}
+
+/** Where the worker module of a half is (an executable may keep it elsewhere). */
+let halfWorkerUrl: string = new URL("./_bench_zone_half.ts", import.meta.url).href;
+
+/** Sets where `_bench_zone_half.ts` is for `new Worker` (the Bun executable embeds it as its own entry point). */
+export function setZoneSimHalfWorkerUrl(url: string): void {
+  halfWorkerUrl = url;
+}
+
+/** Runs the two halves of a sharded simulation in two worker threads. */
+function runZoneSimHalves(o: ZoneBenchOptions): Promise<ZoneSimPart[]> {
+  const buffer = ShardChannel.createBuffer();
+  const moveLog = SharedMoveSendLog.createBuffer(o.bots + 64);
+  // Handed over: a worker of an executable cannot find the embedded file itself.
+  const lz4Wasm = lz4WasmBytes();
+  const workers: Worker[] = [];
+  const halves = ([0, 1] as const).map((side) =>
+    new Promise<ZoneSimPart>((resolve, reject) => {
+      const worker = new Worker(halfWorkerUrl, { type: "module" });
+      workers.push(worker);
+      worker.onmessage = (event: MessageEvent) => {
+        const reply = event.data as { part?: ZoneSimPart; error?: string };
+        if (reply.part !== undefined) resolve(reply.part);
+        else reject(new Error(reply.error ?? "no figures"));
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`Cannot run half ${side} of the simulation: ${event.message}`));
+      };
+      worker.postMessage({ options: o, half: { side, buffer, moveLog } satisfies ZoneSimShard, lz4Wasm });
+    })
+  );
+  return Promise.all(halves).finally(() => {
+    for (const worker of workers) worker.terminate();
+  });
+}
+
+/** Runs the benchmark in the simulator: in this thread, or split over two (`o.shards` 2). */
+export async function benchZoneSim(o: ZoneBenchOptions): Promise<ZoneBenchResult> {
+  const parts = (o.shards ?? 1) === 2 ? await runZoneSimHalves(o) : [await runZoneSim(o)];
+  const zone = parts.find((p) => p.zone !== undefined)!.zone!;
+  const latency = new Histogram();
+  for (const part of parts) latency.merge(part.bots.latency);
+  // The halves meet every window: the slower one's time is the run's.
+  const wallSeconds = Math.max(...parts.map((p) => p.wall)) / 1000;
+  // CPU time is the process's (both threads) whichever half reads it.
+  const cpuSeconds = Math.max(...parts.map((p) => p.cpu));
+  const simSeconds = (o.seconds * 1_000_000 - 1) / 1e6;
+  const sum = (f: (p: ZoneSimPart) => number) => parts.reduce((n, p) => n + f(p), 0);
   return {
     ...zoneFigures(o, "sim", {
       seconds: simSeconds,
-      inZone: at.inZone,
-      moves,
-      updates,
+      inZone: zone.inZone,
+      moves: zone.moves,
+      updates: zone.updates,
       latency: latency.snapshot(),
-      tick: end.tick,
-      cpu: (end.cpu - at.cpu) / wallSeconds,
+      tick: zone.tick,
+      cpu: cpuSeconds / wallSeconds,
     }),
     simWallRatio: Math.round((simSeconds / wallSeconds) * 1000) / 1000,
-    datagramsPerSec: Math.round((end.datagrams - at.datagrams) / simSeconds),
-    eventsPerSec: Math.round((end.events - at.events) / simSeconds),
+    linkLatencyMs: [...(o.linkLatencyMs ?? DEFAULT_LINK_LATENCY_MS)],
+    datagramsPerSec: Math.round(sum((p) => p.datagrams) / simSeconds),
+    eventsPerSec: Math.round(sum((p) => p.events) / simSeconds),
     wallSeconds: Math.round(wallSeconds * 1000) / 1000,
-    failedBots: game.botList().filter((b) => b.state === "failed").length,
+    failedBots: sum((p) => p.bots.failed),
+    ...(parts.length === 2
+      ? {
+        shards: 2,
+        shardWindowsPerSec: Math.round(parts[0]!.windows / simSeconds),
+        shardWaitMs: parts.map((p) => Math.round(p.waitedMs)),
+      }
+      : {}),
     ...tuningOf(o),
   };
 }
@@ -605,7 +760,7 @@ export const zoneBenchTarget: Command = {
     const values = parseFlags(args, FLAGS, HELP);
     if (values === undefined) return 0;
     if (values.sim === true && values.live === true) throw new UsageError("Give --sim or --live, not both", HELP);
-    const options: ZoneBenchOptions = {
+    let options: ZoneBenchOptions = {
       bots: integerFlag("bots", values.bots, 100, [2, 20_000], HELP),
       hz: integerFlag("hz", values.hz, 10, [1, 60], HELP),
       seconds: integerFlag("seconds", values.seconds, 10, [1, 3_600], HELP),
@@ -621,7 +776,22 @@ export const zoneBenchTarget: Command = {
       ...(values["bot-ack-ms"] === undefined
         ? {}
         : { botAckDelayMs: integerFlag("bot-ack-ms", values["bot-ack-ms"], 2, [0, 1000], HELP) }),
+      shards: integerFlag("shards", values.shards, 1, [1, 2], HELP) as 1 | 2,
     };
+    if (values["latency-ms"] !== undefined) {
+      const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(values["latency-ms"]);
+      const range = match === null ? undefined : [Number(match[1]), Number(match[2])] as const;
+      if (range === undefined || !(range[0] >= 0.1 && range[0] <= range[1] && range[1] <= 10_000)) {
+        throw new UsageError(
+          `Invalid value for --latency-ms: '${values["latency-ms"]}' is not A-B with 0.1 <= A <= B <= 10000`,
+          HELP,
+        );
+      }
+      options = { ...options, linkLatencyMs: range };
+    }
+    if ((options.shards === 2 || options.linkLatencyMs !== undefined) && values.live === true) {
+      throw new UsageError("--shards and --latency-ms are for --sim", HELP);
+    }
     if (values["bots-only"] === true) {
       return await runBotProcess(options, addressFlag("server", values.server, HELP));
     }

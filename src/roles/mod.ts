@@ -77,7 +77,7 @@ export { InterestGrid } from "./shared/interest_grid.ts";
 export { ACCESS_KEY_DEFAULTS, type AccessGrant, type AccessKeyOptions, AccessKeys } from "./shared/access_keys.ts";
 export { type Notice, NoticeBoard } from "./shared/notice_board.ts";
 export { TickLoop, type TickStats } from "./shared/tick_loop.ts";
-export { Histogram, type HistogramSnapshot } from "./shared/histogram.ts";
+export { Histogram, type HistogramSnapshot, type HistogramState } from "./shared/histogram.ts";
 export { storeAuthenticator } from "./shared/server_auth.ts";
 export type { ServertalkListen, Uplink } from "./shared/uplink.ts";
 export * from "./shared/role_messages.ts";

@@ -39,6 +39,11 @@ export function setLz4WasmSource(read: () => Uint8Array): void {
   instance = undefined;
 }
 
+/** The `.wasm` bytes, from wherever they are found (for a worker thread to load them too). */
+export function lz4WasmBytes(): Uint8Array {
+  return readWasm();
+}
+
 function load(): Lz4Exports {
   if (instance !== undefined) return instance;
   const module = new WebAssembly.Module(readWasm() as Uint8Array<ArrayBuffer>);

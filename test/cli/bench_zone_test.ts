@@ -36,3 +36,35 @@ test("qeynos bench zone refuses --sim with --live and bad numbers", async () => 
   assert.equal(help.code, 0);
   assert.match(help.out, /^Usage: qeynos bench zone/);
 });
+
+test("qeynos bench zone --shards 2 runs the simulation in two threads: the same figures", async () => {
+  const args = ["bench", "zone", "--sim", "--bots", "12", "--seconds", "2", "--spread", "60", "--latency-ms", "2-4"];
+  const one = await run(args);
+  const two = await run([...args, "--shards", "2"]);
+  assert.equal(one.code, 0, one.err);
+  assert.equal(two.code, 0, two.err);
+  const a = JSON.parse(one.out.trim());
+  const b = JSON.parse(two.out.trim());
+  assert.deepEqual(a.linkLatencyMs, [2, 4]);
+  assert.equal(b.shards, 2);
+  // 2 s measured at a 2 ms lookahead: the halves met about 500 times a second.
+  assert.ok(b.shardWindowsPerSec > 100 && b.shardWindowsPerSec <= 500, `windows ${b.shardWindowsPerSec}`);
+  // The same simulation, but for the order of datagrams that arrive in the same microsecond from both halves.
+  assert.equal(b.inZone, a.inZone);
+  assert.equal(b.movesPerSec, a.movesPerSec);
+  for (const key of ["updatesPerSec", "datagramsPerSec", "eventsPerSec"]) {
+    assert.ok(Math.abs(b[key] - a[key]) <= a[key] * 0.01, `${key}: ${b[key]} vs ${a[key]}`);
+  }
+  // Every bot's latency samples, from both halves (the bots are split), are in the figures.
+  assert.ok(Math.abs(b.moveLatencyMs.count - a.moveLatencyMs.count) <= a.moveLatencyMs.count * 0.01);
+  assert.ok(Math.abs(b.moveLatencyMs.p50 - a.moveLatencyMs.p50) <= a.moveLatencyMs.p50 * 0.1);
+  assert.equal(b.failedBots, 0);
+  // The link latency shows in the movement latency: at least the two one-way trips of 2 ms.
+  assert.ok(a.moveLatencyMs.p50 >= 4, JSON.stringify(a.moveLatencyMs));
+  const bad = await run(["bench", "zone", "--latency-ms", "3-1"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /Invalid value for --latency-ms: '3-1'/);
+  const live = await run(["bench", "zone", "--live", "--shards", "2"]);
+  assert.equal(live.code, 2);
+  assert.match(live.err, /--shards and --latency-ms are for --sim/);
+});

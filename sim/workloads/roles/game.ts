@@ -165,8 +165,67 @@ export interface GameBotEvent {
   readonly event: BotEvent;
 }
 
+/** When each character sent its recent moves (by sequence), for the movement latency of whoever sees them. */
+export interface MoveSendLog {
+  record(charId: number, sequence: number, atUs: number): void;
+  /** The send time, or -1 when unknown (or overwritten 256 moves later). */
+  sentAt(charId: number, sequence: number): number;
+}
+
+/** A {@linkcode MoveSendLog} in this thread: a ring of 256 send times per character. */
+export class LocalMoveSendLog implements MoveSendLog {
+  readonly #rings = new Map<number, Float64Array>();
+
+  record(charId: number, sequence: number, atUs: number): void {
+    let ring = this.#rings.get(charId);
+    if (ring === undefined) this.#rings.set(charId, ring = new Float64Array(256).fill(-1));
+    ring[sequence & 255] = atUs;
+  }
+
+  sentAt(charId: number, sequence: number): number {
+    return this.#rings.get(charId)?.[sequence & 255] ?? -1;
+  }
+}
+
+/**
+ * A {@linkcode MoveSendLog} both halves of a sharded simulation share: a sender writes its move's
+ * time before the window in which any receiver (at least one lookahead later) reads it, and the
+ * halves' meeting at each window's end orders the two. Characters share slots modulo `characters`;
+ * a slot keeps its owner's id, so a clash reads as unknown rather than wrong.
+ */
+export class SharedMoveSendLog implements MoveSendLog {
+  readonly #slots: Float64Array;
+  readonly #characters: number;
+
+  /** A buffer for `characters` characters (ids beyond share slots). */
+  static createBuffer(characters: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(Math.max(1, characters) * 256 * 2 * 8);
+  }
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.#slots = new Float64Array(buffer);
+    this.#characters = this.#slots.length / 512;
+    if (!Number.isInteger(this.#characters) || this.#characters < 1) {
+      throw new RangeError("Invalid move log buffer: create it with SharedMoveSendLog.createBuffer");
+    }
+  }
+
+  record(charId: number, sequence: number, atUs: number): void {
+    const at = ((charId % this.#characters) * 256 + (sequence & 255)) * 2;
+    this.#slots[at] = charId;
+    this.#slots[at + 1] = atUs;
+  }
+
+  sentAt(charId: number, sequence: number): number {
+    const at = ((charId % this.#characters) * 256 + (sequence & 255)) * 2;
+    return this.#slots[at] === charId ? this.#slots[at + 1]! : -1;
+  }
+}
+
 /** What a program running the workloads (a benchmark) adds to a run before it starts; see {@linkcode RoleGame.prepare}. */
 export interface GameExtras {
+  /** Where moves' send times are kept (default: in this game); shared by the halves of a sharded run. */
+  readonly moveSendLog?: MoveSendLog;
   /** Zone options beyond the scenario's (e.g. `tickDurationClock`, `session`). */
   readonly zone?: Partial<Omit<ZoneOptions, "name" | "address" | "port" | "world" | "observer">>;
   /** Session options of every bot beyond the login workload's. */
@@ -207,8 +266,8 @@ export class RoleGame {
   #storeValue: Store | undefined;
   #arrivalsDrawn = false;
   readonly #arrivalRng: Rng;
-  /** Send times of recent moves per character, by sequence (a ring of 256). */
-  readonly #moveSent = new Map<number, Float64Array>();
+  /** Send times of recent moves per character, by sequence. */
+  readonly #moveSent: MoveSendLog;
   readonly #moveLatency;
   readonly #enterTime;
   readonly #extras: GameExtras;
@@ -217,6 +276,7 @@ export class RoleGame {
   private constructor(ctx: RunContext) {
     this.ctx = ctx;
     this.#extras = prepared.get(ctx.env) ?? {};
+    this.#moveSent = this.#extras.moveSendLog ?? new LocalMoveSendLog();
     const one = (role: string): string => {
       const ids = ctx.scenario.hosts.filter((h) => h.role === role).map((h) => h.id);
       if (ids.length !== 1) {
@@ -492,15 +552,13 @@ export class RoleGame {
     switch (event.type) {
       case "move.sent": {
         this.totals.movesSent++;
-        let ring = this.#moveSent.get(event.charId);
-        if (ring === undefined) this.#moveSent.set(event.charId, ring = new Float64Array(256).fill(-1));
-        ring[event.sequence & 255] = now;
+        this.#moveSent.record(event.charId, event.sequence, now);
         return; // too frequent for the bus
       }
       case "move.seen": {
         this.totals.movesSeen++;
-        const sentAt = this.#moveSent.get(event.fromCharId)?.[event.sequence & 255];
-        if (sentAt !== undefined && sentAt >= 0) {
+        const sentAt = this.#moveSent.sentAt(event.fromCharId, event.sequence);
+        if (sentAt >= 0) {
           this.#moveLatency.record(now - sentAt);
           this.#extras.onMoveLatency?.(now - sentAt, now);
         }

@@ -14,10 +14,13 @@ export {
   type GameExtras,
   type GameRoleEvent,
   type HopPlan,
+  LocalMoveSendLog,
   type LoginPlan,
   type MovePlan,
+  type MoveSendLog,
   ROLE_PORTS,
   RoleGame,
   SERVER_DEFAULTS,
   type ServerSettings,
+  SharedMoveSendLog,
 } from "./game.ts";

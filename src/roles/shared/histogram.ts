@@ -35,6 +35,15 @@ function upperOf(index: number): number {
   return (SUB + mantissa + 1) * 2 ** (exponent - SUB_BITS) - 1;
 }
 
+/** Everything a histogram holds, as plain data (to pass to another thread and merge there). */
+export interface HistogramState {
+  readonly counts: readonly number[];
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 /** Records values and answers percentiles. */
 export class Histogram {
   readonly #counts = new Float64Array(BUCKETS);
@@ -80,6 +89,25 @@ export class Histogram {
       p90: this.percentile(0.9),
       p99: this.percentile(0.99),
     };
+  }
+
+  /** The content, for {@linkcode merge} elsewhere. */
+  state(): HistogramState {
+    return { counts: [...this.#counts], count: this.#count, sum: this.#sum, min: this.#min, max: this.#max };
+  }
+
+  /** Adds the records of another histogram's `state()`. */
+  merge(state: HistogramState): void {
+    if (state.counts.length !== BUCKETS) {
+      throw new RangeError(`Cannot merge a histogram of ${state.counts.length} buckets into one of ${BUCKETS}`);
+    }
+    for (let i = 0; i < BUCKETS; i++) this.#counts[i]! += state.counts[i]!;
+    this.#count += state.count;
+    this.#sum += state.sum;
+    if (state.count > 0) {
+      this.#min = Math.min(this.#min, state.min);
+      this.#max = Math.max(this.#max, state.max);
+    }
   }
 
   reset(): void {

@@ -339,7 +339,9 @@ export class ZoneServer {
     const leave = this.#viewRadius + (options.viewHysteresis ?? ZONE_DEFAULTS.viewHysteresis);
     this.#leaveRadius2 = leave * leave;
     this.#moveBatchUs = options.moveBatchUs ?? ZONE_DEFAULTS.moveBatchUs;
-    this.#moveSlotUs = Math.max(1000, Math.floor(this.#moveBatchUs / 4));
+    // Batches due in the same slot (1/40 of the window: 0.5 ms by default) share one timer. Wider
+    // slots save timers but send everyone's batches in bursts, which costs as much in the end.
+    this.#moveSlotUs = Math.max(100, Math.floor(this.#moveBatchUs / 40));
     this.#emit = emitter("zone", () => this.name, () => platform.clock.now(), options.observer);
     this.tick = new TickLoop(platform, {
       hz: options.tickHz ?? ZONE_DEFAULTS.tickHz,

@@ -29,3 +29,24 @@ test("Histogram of nothing reports zeros, and small values exactly", () => {
   assert.equal(histogram.percentile(0.5), 1);
   assert.equal(histogram.snapshot().max, 3);
 });
+
+test("merging states gives the histogram of all the records", () => {
+  const whole = new Histogram();
+  const parts = [new Histogram(), new Histogram()];
+  for (let i = 0; i < 5000; i++) {
+    const value = (i * 7919) % 100_003;
+    whole.record(value);
+    parts[i % 3 === 0 ? 0 : 1]!.record(value);
+  }
+  const merged = new Histogram();
+  merged.merge(structuredClone(parts[0]!.state()));
+  merged.merge(structuredClone(parts[1]!.state()));
+  assert.deepEqual(merged.snapshot(), whole.snapshot());
+  // An empty state changes nothing, min included.
+  merged.merge(new Histogram().state());
+  assert.deepEqual(merged.snapshot(), whole.snapshot());
+  assert.throws(
+    () => merged.merge({ counts: [1], count: 1, sum: 1, min: 1, max: 1 }),
+    /Cannot merge a histogram of 1 buckets/,
+  );
+});
