@@ -22,7 +22,6 @@ import type { CrossDatagram, SimShard } from "./shard_channel.ts";
 
 // Captured at load time: the guard replaces the globals during a run, the kernel must not see that.
 const realPerformanceNow = performance.now.bind(performance);
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 
 /** Options of {@linkcode Simulation}. */
 export interface SimulationOptions {
@@ -610,34 +609,7 @@ export class Simulation {
     const restore = this.#guard.install();
     let code: number = SPIN.stopped;
     try {
-      for (;;) {
-        if (this.#fatal !== undefined) break;
-        code = this.#spin(deadline, budget, stopWhen);
-        if (this.#fatal !== undefined) break;
-        if (code === SPIN.drain) {
-          this.#pending = false;
-          await this.#finishTurn();
-          // The event's promises have settled: only now is `stopWhen` looking at its whole effect.
-          if (this.#fatal === undefined && stopWhen !== undefined && stopWhen()) {
-            code = SPIN.stopped;
-            break;
-          }
-          continue;
-        }
-        // Work the kernel was not told about (promise chains nobody returned to it) runs now; any
-        // Platform call it makes is counted as late.
-        this.#pending = false;
-        this.#blind = true;
-        await this.#finishTurn();
-        this.#blind = false;
-        if (this.#fatal !== undefined) break;
-        if (code === SPIN.periodic) continue;
-        if (code === SPIN.deadline || code === SPIN.quiescent) {
-          const next = this.#queue.peek();
-          if (next !== undefined && next.time <= deadline) continue;
-        }
-        break;
-      }
+      code = await this.#loop(deadline, budget, stopWhen);
     } catch (error) {
       this.#fatal ??= error;
     } finally {
@@ -673,9 +645,66 @@ export class Simulation {
     return result;
   }
 
-  /** Lets promise continuations run, and the callbacks they defer, until neither is left. */
-  async #finishTurn(): Promise<void> {
-    do await yieldToEventLoop(); while (this.#runDeferred() && this.#fatal === undefined);
+  /**
+   * Runs events until the run is over; resolves with the last `#spin` code. After a turn it yields
+   * to the event loop (a macrotask boundary runs every promise continuation), then runs what those
+   * deferred, yielding again until nothing is left. With callbacks, not `await`: in role scenarios
+   * a yield follows every event, and a promise and async frame per yield made it half again dearer.
+   */
+  #loop(deadline: number, budget: number, stopWhen: (() => boolean) | undefined): Promise<number> {
+    return new Promise<number>((resolve) => {
+      let code: number = SPIN.stopped;
+      /** The yield in progress follows an event that has continuations (not a blind turn). */
+      let draining = false;
+      const step = (): void => {
+        if (this.#fatal !== undefined) return resolve(code);
+        code = this.#spin(deadline, budget, stopWhen);
+        if (this.#fatal !== undefined) return resolve(code);
+        this.#pending = false;
+        draining = code === SPIN.drain;
+        // Work the kernel was not told about (promise chains nobody returned to it) runs in a blind
+        // turn; any Platform call it makes is counted as late.
+        if (!draining) this.#blind = true;
+        realSetImmediate(resume);
+      };
+      const afterTurn = (): void => {
+        if (this.#runDeferred() && this.#fatal === undefined) {
+          realSetImmediate(resume);
+          return;
+        }
+        if (draining) {
+          // The event's promises have settled: only now is `stopWhen` looking at its whole effect.
+          if (this.#fatal === undefined && stopWhen !== undefined && stopWhen()) {
+            code = SPIN.stopped;
+            return resolve(code);
+          }
+          return step();
+        }
+        this.#blind = false;
+        if (this.#fatal !== undefined) return resolve(code);
+        if (code === SPIN.periodic) return step();
+        if (code === SPIN.deadline || code === SPIN.quiescent) {
+          const next = this.#queue.peek();
+          if (next !== undefined && next.time <= deadline) return step();
+        }
+        resolve(code);
+      };
+      const resume = (): void => {
+        try {
+          afterTurn();
+        } catch (error) {
+          this.#blind = false;
+          this.#fatal ??= error;
+          resolve(code);
+        }
+      };
+      try {
+        step();
+      } catch (error) {
+        this.#fatal ??= error;
+        resolve(code);
+      }
+    });
   }
 
   /** Runs the deferred callbacks (and those they defer); false if there were none. */
