@@ -379,7 +379,7 @@ report: { formats: [json], sample: 1h }
   const botsHalf = new Set(clientIds.filter((_, i) => Math.floor((i + 1) * share) === Math.floor(i * share)));
   const shard = half === undefined
     ? undefined
-    : new ShardChannel(half.buffer, half.side, (id) => botsHalf.has(id) === (half.side === 1), minUs, realNow);
+    : new ShardChannel(half.buffer, half.side, (id) => botsHalf.has(id) === (half.side === 1), minUs);
   const latency = new Histogram();
   const datagrams = () => sim!.linkStats().reduce((n, l) => n + l.sent, 0);
   interface Mark {
