@@ -18,14 +18,23 @@ let offset = 0;
 
 /** A private copy of `bytes`. */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  if (n >= OWN_BUFFER_FROM) return bytes.slice();
+  return copyBytesRange(bytes, 0, bytes.length);
+}
+
+/** A private copy of `bytes[start..end)` (no view of the source is made for small copies). */
+export function copyBytesRange(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n >= OWN_BUFFER_FROM) return bytes.slice(start, end);
   if (offset + n > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
     offset = 0;
   }
   const copy = new Uint8Array(slab, offset, n);
-  copy.set(bytes);
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) copy[i] = bytes[start + i]!;
+  } else {
+    copy.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  }
   // Keep regions 8-byte aligned so views stay independent of each other's layout.
   offset += (n + 7) & ~7;
   return copy;

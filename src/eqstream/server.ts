@@ -5,6 +5,7 @@
  * @module
  */
 import type { Platform, SocketAddress } from "../platform/platform.ts";
+import { AddressMap } from "./_address_map.ts";
 import { Driver } from "./_driver.ts";
 import { RateLimiter, TokenBucket } from "./_rate_limiter.ts";
 import { EqStreamConnection, type EqStreamHandlers } from "./connection.ts";
@@ -81,7 +82,7 @@ export class EqStreamServer {
   readonly #options: ServerOptions;
   readonly #limits: Required<ServerLimits>;
   readonly #handlers: EqStreamHandlers;
-  readonly #sessions = new Map<string, EqStreamConnection>();
+  readonly #sessions = new AddressMap<EqStreamConnection>();
   readonly #perIp = new Map<string, number>();
   readonly #halfOpen = new Set<EqStreamConnection>();
   readonly #perSource: RateLimiter;
@@ -131,8 +132,7 @@ export class EqStreamServer {
   /** @internal Every datagram of the socket comes here. */
   receive(bytes: Uint8Array, address: string, port: number): void {
     if (this.#closed) return;
-    const key = `${address}:${port}`;
-    const connection = this.#sessions.get(key);
+    const connection = this.#sessions.get(address, port);
     const isRequest = bytes.length >= PacketSize.SessionRequest && bytes[0] === 0 &&
       bytes[1] === ProtocolOp.SessionRequest;
     if (connection !== undefined) {
@@ -143,7 +143,7 @@ export class EqStreamServer {
           connection.session.close("replaced", { graceful: false });
           this.#driver.service(connection);
           this.#forget(connection);
-          this.#admit(bytes, address, port, key);
+          this.#admit(bytes, address, port);
           return;
         }
       } else {
@@ -153,7 +153,7 @@ export class EqStreamServer {
       return;
     }
     if (isRequest) {
-      this.#admit(bytes, address, port, key);
+      this.#admit(bytes, address, port);
       return;
     }
     this.#strays++;
@@ -167,7 +167,7 @@ export class EqStreamServer {
     }
   }
 
-  #admit(bytes: Uint8Array, address: string, port: number, key: string): void {
+  #admit(bytes: Uint8Array, address: string, port: number): void {
     const now = this.#driver.now();
     const l = this.#limits;
     if (!this.#perSource.take(address, now) || !this.#global.take(now)) {
@@ -205,16 +205,16 @@ export class EqStreamServer {
       onFinished: (c) => this.#forget(c),
     });
     this.#accepted++;
-    this.#sessions.set(key, connection);
+    this.#sessions.set(address, port, connection);
     this.#perIp.set(address, fromIp + 1);
     this.#halfOpen.add(connection);
     this.#driver.service(connection);
   }
 
   #forget(connection: EqStreamConnection): void {
-    const key = `${connection.remote.address}:${connection.remote.port}`;
-    if (this.#sessions.get(key) !== connection) return;
-    this.#sessions.delete(key);
+    const { address, port } = connection.remote;
+    if (this.#sessions.get(address, port) !== connection) return;
+    this.#sessions.delete(address, port);
     this.#halfOpen.delete(connection);
     const left = (this.#perIp.get(connection.remote.address) ?? 1) - 1;
     if (left <= 0) this.#perIp.delete(connection.remote.address);

@@ -83,6 +83,7 @@ test("one address gets at most maxSessionsPerIp sessions and the per-source requ
   });
   await sim.run({ untilUs: 2_000 });
   assert.equal(server!.stats.sessions, 5);
+  assert.deepEqual([...server!.connections()].map((c) => c.remote.port), [2000, 2001, 2002, 2003, 2004]);
   assert.equal(server!.stats.overCapacity, 95);
   sim.at(3_000, () => {
     for (let i = 0; i < 1000; i++) server!.receive(request(i), "10.9.9.8", 40_000 + i);

@@ -62,6 +62,7 @@ import { TickLoop, type TickStats } from "../shared/tick_loop.ts";
 import { ZONE_ACK_DELAY_US } from "../shared/zone_session.ts";
 import type { Uplink } from "../shared/uplink.ts";
 import { encodeMoveEntry, encodeMoveUpdates } from "../messages/move_updates.ts";
+import { keepLatestPerSpawn } from "./latest_per_spawn.ts";
 
 /** Options of {@linkcode startZone}. */
 export interface ZoneOptions {
@@ -206,8 +207,11 @@ interface Player {
   moveTokens: number;
   tokensAtUs: number;
   pendingMove: { sequence: number; x: number; y: number; z: number; heading: number } | undefined;
-  /** Positions of spawns in view waiting for the batch window (latest per spawn). */
-  readonly moveBatch: Map<number, MoveEntry>;
+  /**
+   * Positions of spawns in view waiting for the batch window, in arrival order; a spawn that moved
+   * twice is in it twice and only its latest goes out (an array: a map per player cost more).
+   */
+  readonly moveBatch: MoveEntry[];
   /** In `#movesDue`. */
   moveBatchWaiting: boolean;
   /** When movement was last sent to this player. */
@@ -963,7 +967,7 @@ export class ZoneServer {
       moveTokens: this.#options.maxMoveHz ?? ZONE_DEFAULTS.maxMoveHz,
       tokensAtUs: now,
       pendingMove: undefined,
-      moveBatch: new Map(),
+      moveBatch: [],
       moveBatchWaiting: false,
       movesSentAtUs: -Infinity,
       chatTokens: 2 * (this.#options.chatPerSecond ?? ZONE_DEFAULTS.chatPerSecond),
@@ -1128,7 +1132,7 @@ export class ZoneServer {
     const window = this.#moveBatchUs;
     for (const q of player.view) {
       if (q.connection === undefined) continue;
-      q.moveBatch.set(entry.spawnId, entry); // the latest position of each spawn
+      q.moveBatch.push(entry);
       if (q.moveBatchWaiting) continue; // already on its way
       q.moveBatchWaiting = true;
       // After a quiet spell the batch leaves on the next turn (with whatever else this turn adds to it);
@@ -1152,16 +1156,17 @@ export class ZoneServer {
   /** Sends the movement batch of `q`: one `MoveUpdate`, or `MoveUpdates` when several spawns moved. */
   #flushMoves(q: Player): void {
     q.moveBatchWaiting = false;
-    const batch = q.moveBatch;
-    if (batch.size === 0 || q.gone || q.connection === undefined) {
-      batch.clear();
+    const waiting = q.moveBatch;
+    if (waiting.length === 0 || q.gone || q.connection === undefined) {
+      waiting.length = 0;
       return;
     }
+    const count = keepLatestPerSpawn(waiting);
     const now = this.#platform.clock.now();
     q.movesSentAtUs = now;
-    if (batch.size === 1) {
-      const only: MoveEntry = batch.values().next().value!;
-      batch.clear();
+    if (count === 1) {
+      const only = waiting[0]!;
+      waiting.length = 0;
       // Encoded once, the same bytes go to everyone who gets this update on its own.
       only.payload ??= QeynosWorld.encode({
         kind: "MoveUpdate",
@@ -1176,20 +1181,26 @@ export class ZoneServer {
     const serverTimeMs = Math.floor(now / 1000) >>> 0;
     // Each spawn's entry is encoded once, for every player it goes to.
     const encoded: Uint8Array[] = [];
-    for (const m of batch.values()) {
+    for (let i = 0; i < count; i++) {
+      const m = waiting[i]!;
       encoded.push(m.entry ??= encodeMoveEntry(m));
       if (encoded.length === MAX_MOVE_UPDATES) {
         this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded.splice(0)));
       }
     }
+    waiting.length = 0;
     if (encoded.length > 0) this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded));
-    this.counters.moveUpdatesOut += batch.size;
-    batch.clear();
+    this.counters.moveUpdatesOut += count;
   }
 
   /** Tells `to` that `who` left its view (and forgets the position of `who` waiting for `to`). */
   #left(to: Player, who: Player, reason: number): void {
-    to.moveBatch.delete(who.spawnId);
+    const waiting = to.moveBatch;
+    let kept = 0;
+    for (let i = 0; i < waiting.length; i++) {
+      if (waiting[i]!.spawnId !== who.spawnId) waiting[kept++] = waiting[i]!;
+    }
+    waiting.length = kept;
     this.#send(to, { kind: "PlayerLeftView", spawnId: who.spawnId, reason });
   }
 
@@ -1306,7 +1317,7 @@ export class ZoneServer {
       this.#left(q, player, reason);
     }
     player.view.clear();
-    player.moveBatch.clear(); // and #flushMoves skips it: it is gone
+    player.moveBatch.length = 0; // and #flushMoves skips it: it is gone
     player.instance.grid.remove(player.spawnId);
     player.instance.players.delete(player.spawnId);
     if (this.#byChar.get(player.charId) === player) this.#byChar.delete(player.charId);
