@@ -215,13 +215,12 @@ export class AppEncoder {
       out = this.#arena.alloc(plainLength);
       putOpcodeAndPayload(out, 0, opcode, payload);
     } else if (this.#compression && plainLength > this.#threshold) {
-      const plain = new Uint8Array(plainLength);
+      // Both from the arena: the plain bytes die here, the packet soon after it is sent.
+      const plain = this.#arena.alloc(plainLength);
       putOpcodeAndPayload(plain, 0, opcode, payload);
       this.#deflater ??= new ZlibDeflater({ level: 9, windowBits: 13, memLevel: 9 });
-      const packed = this.#deflater.deflate(plain);
-      out = this.#arena.alloc(1 + packed.length);
+      out = this.#deflater.deflate(plain, 1, this.#arena);
       out[0] = APP_FLAG_ZLIB;
-      out.set(packed, 1);
     } else {
       out = this.#arena.alloc(1 + plainLength);
       out[0] = APP_FLAG_PLAIN;

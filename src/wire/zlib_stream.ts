@@ -10,6 +10,7 @@ import {
   zlibInflateInit2,
   ZStream,
 } from "pako";
+import type { ByteArena } from "./byte_arena.ts";
 import { WireError, WireErrorCode } from "./wire_error.ts";
 
 /** zlib's method number for deflate. */
@@ -29,11 +30,11 @@ export interface ZlibDeflaterOptions {
   readonly memLevel?: number;
 }
 
-/** Concatenates output chunks (usually just one). */
-function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(total);
-  let at = 0;
+/** Concatenates output chunks (usually just one) after `headroom` free bytes. */
+function joinChunks(chunks: Uint8Array[], total: number, headroom = 0, arena?: ByteArena): Uint8Array {
+  if (chunks.length === 1 && headroom === 0 && arena === undefined) return chunks[0]!;
+  const joined = arena?.alloc(headroom + total) ?? new Uint8Array(headroom + total);
+  let at = headroom;
   for (const chunk of chunks) {
     joined.set(chunk, at);
     at += chunk.length;
@@ -74,8 +75,11 @@ export class ZlibDeflater {
     return { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
   }
 
-  /** Compresses one message and sync-flushes; the result is a new array the caller owns. */
-  deflate(bytes: Uint8Array): Uint8Array {
+  /**
+   * Compresses one message and sync-flushes; the result is a new array the caller owns, from `arena`
+   * if given, with `headroom` free bytes before the compressed ones (for a header of the caller's).
+   */
+  deflate(bytes: Uint8Array, headroom = 0, arena?: ByteArena): Uint8Array {
     const stream = this.#stream;
     stream.input = bytes;
     stream.next_in = 0;
@@ -90,14 +94,21 @@ export class ZlibDeflater {
       if (status !== Z_OK && status !== Z_BUF_ERROR) {
         throw new WireError(WireErrorCode.BadArgument, `Cannot deflate: ${stream.msg || `status ${status}`}`);
       }
-      chunks.push(this.#buffer.slice(0, stream.next_out));
-      total += stream.next_out;
       // A sync flush is complete once the compressor stops filling the whole buffer.
-      if (stream.avail_out !== 0) break;
+      const done = stream.avail_out !== 0;
+      // The usual case, one chunk, is copied once: straight to where it ends up.
+      chunks.push(
+        done && chunks.length === 0
+          ? this.#buffer.subarray(0, stream.next_out)
+          : this.#buffer.slice(0, stream.next_out),
+      );
+      total += stream.next_out;
+      if (done) break;
     }
     this.#bytesIn += bytes.length;
     this.#bytesOut += total;
-    return joinChunks(chunks, total);
+    if (chunks.length === 1 && headroom === 0 && arena === undefined) return chunks[0]!.slice();
+    return joinChunks(chunks, total, headroom, arena);
   }
 }
 

@@ -8,11 +8,10 @@
 const PAIRWISE_DEDUP_MAX = 16;
 
 /**
- * Keeps the last entry of each spawn in `entries` (in place, in the order of those last entries)
- * and returns how many there are; the rest of the array is left as it was.
+ * Keeps the last entry of each spawn among `entries[0..n)` (in place, at the front, in the order of
+ * those last entries) and returns how many there are; the rest of the array is left as it was.
  */
-export function keepLatestPerSpawn(entries: { readonly spawnId: number }[]): number {
-  const n = entries.length;
+export function keepLatestPerSpawn(entries: { readonly spawnId: number }[], n: number = entries.length): number {
   let kept = 0;
   if (n <= PAIRWISE_DEDUP_MAX) {
     outer: for (let i = 0; i < n; i++) {

@@ -211,7 +211,12 @@ interface Player {
    * Positions of spawns in view waiting for the batch window, in arrival order; a spawn that moved
    * twice is in it twice and only its latest goes out (an array: a map per player cost more).
    */
-  readonly moveBatch: MoveEntry[];
+  moveBatch: (MoveEntry | undefined)[];
+  /**
+   * Entries in use at the front of `moveBatch`. Arrays keep their storage from batch to batch
+   * (`length = 0` would free it, and the next push allocate again); a flush swaps in a spare one.
+   */
+  moveBatchCount: number;
   /** In `#movesDue`. */
   moveBatchWaiting: boolean;
   /** When movement was last sent to this player. */
@@ -315,6 +320,8 @@ export class ZoneServer {
   readonly #viewRadius: number;
   readonly #leaveRadius2: number;
   readonly #moveBatchUs: number;
+  /** An empty movement batch array to swap in at the next flush. */
+  #spareBatch: (MoveEntry | undefined)[] | undefined = [];
   /** Granularity of movement batch timers: a quarter of the window (at least 1 ms). */
   readonly #moveSlotUs: number;
   /** Players whose movement batch leaves at a time (µs), by that time; one timer each. */
@@ -968,6 +975,7 @@ export class ZoneServer {
       tokensAtUs: now,
       pendingMove: undefined,
       moveBatch: [],
+      moveBatchCount: 0,
       moveBatchWaiting: false,
       movesSentAtUs: -Infinity,
       chatTokens: 2 * (this.#options.chatPerSecond ?? ZONE_DEFAULTS.chatPerSecond),
@@ -1132,7 +1140,7 @@ export class ZoneServer {
     const window = this.#moveBatchUs;
     for (const q of player.view) {
       if (q.connection === undefined) continue;
-      q.moveBatch.push(entry);
+      q.moveBatch[q.moveBatchCount++] = entry;
       if (q.moveBatchWaiting) continue; // already on its way
       q.moveBatchWaiting = true;
       // After a quiet spell the batch leaves on the next turn (with whatever else this turn adds to it);
@@ -1157,16 +1165,27 @@ export class ZoneServer {
   #flushMoves(q: Player): void {
     q.moveBatchWaiting = false;
     const waiting = q.moveBatch;
-    if (waiting.length === 0 || q.gone || q.connection === undefined) {
-      waiting.length = 0;
-      return;
+    const n = q.moveBatchCount;
+    if (n === 0) return;
+    // The batch is this flush's alone: whatever sending makes happen to q starts a new one.
+    q.moveBatch = this.#spareBatch ?? [];
+    q.moveBatchCount = 0;
+    this.#spareBatch = undefined;
+    try {
+      if (!q.gone && q.connection !== undefined) this.#sendMoves(q, waiting as MoveEntry[], n);
+    } finally {
+      // Entries hold encoded bytes that pin their arena chunks: let go of them.
+      waiting.fill(undefined, 0, n);
+      this.#spareBatch = waiting;
     }
-    const count = keepLatestPerSpawn(waiting);
+  }
+
+  #sendMoves(q: Player, waiting: MoveEntry[], n: number): void {
+    const count = keepLatestPerSpawn(waiting, n);
     const now = this.#platform.clock.now();
     q.movesSentAtUs = now;
     if (count === 1) {
       const only = waiting[0]!;
-      waiting.length = 0;
       // Encoded once, the same bytes go to everyone who gets this update on its own.
       only.payload ??= QeynosWorld.encode({
         kind: "MoveUpdate",
@@ -1188,7 +1207,6 @@ export class ZoneServer {
         this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded.splice(0)));
       }
     }
-    waiting.length = 0;
     if (encoded.length > 0) this.#sendRaw(q, MOVE_UPDATES, encodeMoveUpdates(serverTimeMs, encoded));
     this.counters.moveUpdatesOut += count;
   }
@@ -1196,11 +1214,14 @@ export class ZoneServer {
   /** Tells `to` that `who` left its view (and forgets the position of `who` waiting for `to`). */
   #left(to: Player, who: Player, reason: number): void {
     const waiting = to.moveBatch;
+    const n = to.moveBatchCount;
     let kept = 0;
-    for (let i = 0; i < waiting.length; i++) {
-      if (waiting[i]!.spawnId !== who.spawnId) waiting[kept++] = waiting[i]!;
+    for (let i = 0; i < n; i++) {
+      const entry = waiting[i]!;
+      if (entry.spawnId !== who.spawnId) waiting[kept++] = entry;
     }
-    waiting.length = kept;
+    waiting.fill(undefined, kept, n);
+    to.moveBatchCount = kept;
     this.#send(to, { kind: "PlayerLeftView", spawnId: who.spawnId, reason });
   }
 
@@ -1317,7 +1338,8 @@ export class ZoneServer {
       this.#left(q, player, reason);
     }
     player.view.clear();
-    player.moveBatch.length = 0; // and #flushMoves skips it: it is gone
+    player.moveBatch.fill(undefined, 0, player.moveBatchCount); // and #flushMoves skips it: it is gone
+    player.moveBatchCount = 0;
     player.instance.grid.remove(player.spawnId);
     player.instance.players.delete(player.spawnId);
     if (this.#byChar.get(player.charId) === player) this.#byChar.delete(player.charId);

@@ -29,6 +29,16 @@ test("a batch keeps each spawn's last entry, in the order of those entries", () 
   }]);
   const none: Entry[] = [];
   assert.equal(keepLatestPerSpawn(none), 0);
+  // Only the first n entries are the batch; what lies beyond them is left alone.
+  const front: Entry[] = [{ spawnId: 1, move: 1 }, { spawnId: 1, move: 2 }, { spawnId: 2, move: 1 }, {
+    spawnId: 1,
+    move: 3,
+  }];
+  assert.equal(keepLatestPerSpawn(front, 2), 1);
+  assert.deepEqual(front, [{ spawnId: 1, move: 2 }, { spawnId: 1, move: 2 }, { spawnId: 2, move: 1 }, {
+    spawnId: 1,
+    move: 3,
+  }]);
 });
 
 test("short and long batches (pairwise and set paths) agree with the obvious way", () => {
