@@ -319,7 +319,7 @@ export interface ZoneSimPart {
 }
 
 /**
- * Which half of a sharded run: 0 runs login, world, zone and a tenth of the bots, 1 the other
+ * Which half of a sharded run: 0 runs login, world, zone (and SERVER_HALF_BOT_SHARE of the bots), 1 the other
  * bots. Both share `buffer` (the halves' meeting point) and `moveLog` (moves' send times).
  */
 export interface ZoneSimShard {
@@ -329,10 +329,11 @@ export interface ZoneSimShard {
 }
 
 /**
- * The share of the bots the server half runs, to even out the halves' loads: without any, the bots'
- * half was the busier one in per-window traces (Deno; 0–20 % measured within noise of each other).
+ * The share of the bots the server half runs, to even out the halves' loads. None: the server half is
+ * the busier one (it waits ~15 % of the run, the bots' half ~25 %); 0, 5 and 10 % measured 0.86, 0.81
+ * and 0.78 × real time (medians of 4 interleaved runs, Deno). It was 10 % while the bots cost more.
  */
-const SERVER_HALF_BOT_SHARE = 0.1;
+const SERVER_HALF_BOT_SHARE = 0;
 
 /** Runs the benchmark's simulation, whole or one half of it. */
 export async function runZoneSim(o: ZoneBenchOptions, half?: ZoneSimShard): Promise<ZoneSimPart> {

@@ -203,7 +203,9 @@ interface Player {
   z: number;
   heading: number;
   readonly view: Set<Player>;
+  /** Moved since its view was last brought up to date (at `viewAtUs`). */
   moved: boolean;
+  viewAtUs: number;
   moveTokens: number;
   tokensAtUs: number;
   pendingMove: { sequence: number; x: number; y: number; z: number; heading: number } | undefined;
@@ -320,6 +322,8 @@ export class ZoneServer {
   readonly #viewRadius: number;
   readonly #leaveRadius2: number;
   readonly #moveBatchUs: number;
+  /** The tick's period: how often a moving player's view is brought up to date. */
+  readonly #viewIntervalUs: number;
   /** An empty movement batch array to swap in at the next flush. */
   #spareBatch: (MoveEntry | undefined)[] | undefined = [];
   /** Granularity of movement batch timers: a quarter of the window (at least 1 ms). */
@@ -350,6 +354,7 @@ export class ZoneServer {
     const leave = this.#viewRadius + (options.viewHysteresis ?? ZONE_DEFAULTS.viewHysteresis);
     this.#leaveRadius2 = leave * leave;
     this.#moveBatchUs = options.moveBatchUs ?? ZONE_DEFAULTS.moveBatchUs;
+    this.#viewIntervalUs = 1_000_000 / (options.tickHz ?? ZONE_DEFAULTS.tickHz);
     // Batches due in the same slot (1/40 of the window: 0.5 ms by default) share one timer. Wider
     // slots save timers but send everyone's batches in bursts, which costs as much in the end.
     this.#moveSlotUs = Math.max(100, Math.floor(this.#moveBatchUs / 40));
@@ -971,6 +976,7 @@ export class ZoneServer {
       heading: state.heading,
       view: new Set(),
       moved: false,
+      viewAtUs: -Infinity,
       moveTokens: this.#options.maxMoveHz ?? ZONE_DEFAULTS.maxMoveHz,
       tokensAtUs: now,
       pendingMove: undefined,
@@ -1125,10 +1131,21 @@ export class ZoneServer {
     player.y = y;
     player.z = z;
     player.heading = heading;
-    player.moved = true;
     player.dirty = true;
     player.instance.grid.move(player.spawnId, x, z);
-    if (player.view.size === 0) return;
+    // Those already in view get the move; then the view follows it (players coming into range get the
+    // new position with PlayerEnteredView), unless it did less than half a tick ago and the tick will.
+    // Done here, not all in the tick: that was a burst of several ms with 1 000 players.
+    if (player.view.size > 0) this.#relayMove(player, sequence, x, y, z, heading, now);
+    if (now - player.viewAtUs >= this.#viewIntervalUs / 2) {
+      player.moved = false;
+      player.viewAtUs = now;
+      this.#updateView(player);
+    } else player.moved = true;
+  }
+
+  /** Puts a move in the movement batch of everyone in view of `player`. */
+  #relayMove(player: Player, sequence: number, x: number, y: number, z: number, heading: number, now: number): void {
     const entry: MoveEntry = {
       spawnId: player.spawnId,
       sequence: sequence >>> 0,
@@ -1449,6 +1466,7 @@ export class ZoneServer {
         }
         if (p.moved) {
           p.moved = false;
+          p.viewAtUs = now;
           this.#updateView(p);
         }
         if (p.linkDeadSinceUs !== undefined && now - p.linkDeadSinceUs >= linkDeadUs && !p.leaving) {

@@ -208,7 +208,7 @@ test("movement reaches only the players in view, and players coming into range e
     assert.deepEqual(b.client.all("MoveUpdate").map((m) => [m.spawnId, m.sequence]), [[a.spawnId, 1]]);
     assert.deepEqual(c.client.all("MoveUpdate"), [], "c is 400 away");
     assert.deepEqual(c.client.all("PlayerEnteredView"), []);
-    // c walks over: at the next tick a, b and c see each other; then c's moves reach both.
+    // c walks over: a, b and c come into each other's view; then c's moves reach both.
     move(c.client, 1, 60, 10);
     await sim.sleep(200_000);
     assert.deepEqual(c.client.all("PlayerEnteredView").map((m) => m.characterId).sort(), [1, 2]);
@@ -227,6 +227,31 @@ test("movement reaches only the players in view, and players coming into range e
     await sim.sleep(200_000);
     assert.equal(a.client.all("MoveUpdate").filter((m) => m.spawnId === c.spawnId && m.sequence === 4).length, 0);
     assert.ok(z.zone.tickStats().ticks >= 10);
+  });
+});
+
+test("a view follows a move at once, and a move within half a tick of the last update at the next tick", async () => {
+  const sim = newSim(34);
+  await runSim(sim, async () => {
+    // One tick a second: what comes sooner than the tick did not wait for it.
+    const z = await setup(sim, { tickHz: 1 });
+    const a = await enter(z, 1, "c1", { x: 0, z: 0 });
+    const c = await enter(z, 3, "c3", { x: 400, z: 0 });
+    await sim.sleep(1_500_000);
+    move(c.client, 1, 60, 0);
+    await sim.sleep(50_000);
+    assert.deepEqual(c.client.all("PlayerEnteredView").map((m) => m.characterId), [1]);
+    assert.deepEqual(a.client.all("PlayerEnteredView").map((m) => m.characterId), [3]);
+    // Straight back out, 100 ms later: within half a tick of the last view update, so the tick does it.
+    move(c.client, 2, 900, 0);
+    await sim.sleep(50_000);
+    assert.deepEqual(a.client.all("PlayerLeftView"), []);
+    assert.deepEqual(a.client.all("MoveUpdate").map((m) => [m.spawnId, m.sequence]), [[c.spawnId, 2]]);
+    await sim.sleep(1_000_000);
+    assert.deepEqual(a.client.all("PlayerLeftView").map((m) => [m.spawnId, m.reason]), [[
+      c.spawnId,
+      LeaveReason.OutOfRange,
+    ]]);
   });
 });
 
