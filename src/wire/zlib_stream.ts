@@ -96,12 +96,8 @@ export class ZlibDeflater {
       }
       // A sync flush is complete once the compressor stops filling the whole buffer.
       const done = stream.avail_out !== 0;
-      // The usual case, one chunk, is copied once: straight to where it ends up.
-      chunks.push(
-        done && chunks.length === 0
-          ? this.#buffer.subarray(0, stream.next_out)
-          : this.#buffer.slice(0, stream.next_out),
-      );
+      // The next step reuses the buffer, so earlier chunks are copied out; the last is copied once, below.
+      chunks.push(done ? this.#buffer.subarray(0, stream.next_out) : this.#buffer.slice(0, stream.next_out));
       total += stream.next_out;
       if (done) break;
     }
