@@ -87,27 +87,46 @@ export function startQeynos(args: readonly string[], env: Record<string, string>
   };
 }
 
-/** A UDP port that was free a moment ago. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for test servers come from below Linux's ephemeral range (32768–60999): a port picked there
+ * and released can be taken by any outgoing connection before the server binds it (a role's own
+ * servertalk client once took its world's port). Each process starts at its own offset.
+ */
+const PICK_FROM = 20_000;
+const PICK_SPAN = 12_000;
+let nextPick = (process.pid * 97) % PICK_SPAN;
+
+/** Binds `port` with `probe` and releases it; resolves whether that worked. */
+type Probe = (port: number) => Promise<boolean>;
+
+const probeUdp: Probe = (port) =>
+  new Promise((resolve) => {
     const socket = createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
   });
+
+const probeTcp: Probe = (port) =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+async function pickPort(probe: Probe): Promise<number> {
+  for (let tries = 0; tries < PICK_SPAN; tries++) {
+    const port = PICK_FROM + (nextPick++ % PICK_SPAN);
+    if (await probe(port)) return port;
+  }
+  throw new Error(`No free port in ${PICK_FROM}–${PICK_FROM + PICK_SPAN - 1}`);
 }
 
-/** A TCP port that was free a moment ago. */
+/** A UDP port that was free a moment ago (outside the ephemeral range). */
+export function freeUdpPort(): Promise<number> {
+  return pickPort(probeUdp);
+}
+
+/** A TCP port that was free a moment ago (outside the ephemeral range). */
 export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  return pickPort(probeTcp);
 }
