@@ -74,7 +74,10 @@ export class EventQueue {
     return this.#heap.length - this.#cancelled;
   }
 
-  /** Creates and queues an event. */
+  /**
+   * Creates and queues an event. Events of one time and phase run in the order of `seq`, by default
+   * the order they were queued in; a given one must exceed any the queue hands out (below 2^52).
+   */
   push(
     time: number,
     phase: number,
@@ -82,8 +85,9 @@ export class EventQueue {
     host: number,
     fn: (arg: unknown, event: SimEvent) => void,
     arg: unknown,
+    seq: number = this.#seq++,
   ): SimEvent {
-    const event = new SimEvent(time, phase, this.#seq++, kind, host, fn, arg);
+    const event = new SimEvent(time, phase, seq, kind, host, fn, arg);
     this.#insert(event);
     return event;
   }

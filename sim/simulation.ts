@@ -179,6 +179,9 @@ const DEFAULT_WALL_EPOCH_MS = Date.UTC(2024, 0, 1);
 const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
 const MAX_RECORDED_ERRORS = 100;
 
+/** Sequence numbers of datagrams from the other side of a sharded pair: after every local event of their instant. */
+const CROSSING_SEQ = 2 ** 52;
+
 const SPIN = { drain: 0, deadline: 1, quiescent: 2, stopped: 3, stall: 4, periodic: 5 } as const;
 
 /** The simulation. */
@@ -220,11 +223,18 @@ export class Simulation {
   readonly #kernel: Kernel;
   #unroutable = 0;
   readonly #shard: SimShard | undefined;
-  /** Events before this time cannot be reached by the other side's datagrams (sharded runs). */
-  #windowEnd = 0;
-  /** Datagrams for the other side, sent in the current window. */
+  /**
+   * Sharded runs: the other side sends nothing that arrives before this plus the lookahead (as far
+   * as this side knows: it only grows by asking again).
+   */
+  #otherBound = 0;
+  /** The clock this side last published: it sends nothing before it (but on datagrams it has yet to read). */
+  #published = 0;
+  /** Datagrams for the other side sent since the last publication. */
   #crossOut: CrossDatagram[] = [];
-  #windows = 0;
+  /** Datagrams received from the other side so far: their place in its stream orders them. */
+  #crossIn = 0;
+  readonly #incoming: CrossDatagram[] = [];
   // Options.
   readonly #maxEvents: number;
   readonly #maxPerInstant: number;
@@ -260,7 +270,6 @@ export class Simulation {
     this.#onLog = options.onLog;
     this.#trace = new Trace(options.recordTrace ?? 0);
     this.#shard = options.shard;
-    this.#windowEnd = options.shard?.lookaheadUs ?? 0;
     this.#guard = new RealTimeGuard(options.guard ?? "record", () => this.#now);
     const tcpOptions: Required<TcpModelOptions> = {
       maxSegmentBytes: 16384,
@@ -597,8 +606,6 @@ export class Simulation {
           "Cannot run a sharded simulation without untilUs or with stopWhen: both halves must stop together",
         );
       }
-      // Both halves ended the last run at the same deadline with nothing left: start windows afresh.
-      if (this.#windowEnd === Infinity) this.#windowEnd = this.#now + this.#shard.lookaheadUs;
     }
     const budget = this.#events + Math.min(options.maxEvents ?? this.#maxEvents, this.#maxEvents);
     const stopWhen = options.stopWhen;
@@ -734,11 +741,19 @@ export class Simulation {
     const queue = this.#queue;
     const trace = this.#trace;
     const recording = trace.recording;
+    const shard = this.#shard;
     for (;;) {
       const event = queue.peek();
-      if (this.#shard !== undefined && this.#windowEnd <= deadline && (event?.time ?? Infinity) >= this.#windowEnd) {
-        this.#exchange(event?.time ?? Infinity);
-        continue;
+      if (shard !== undefined) {
+        const next = event === undefined || event.time > deadline ? deadline : event.time;
+        if (next >= this.#otherBound + shard.lookaheadUs) {
+          this.#awaitOther(next);
+          continue;
+        }
+        if (next === deadline && (event === undefined || event.time > deadline)) {
+          // Done: the other side may need this side's word that it sends nothing more before the deadline.
+          this.#publish(deadline);
+        } else if (this.#now > this.#published) this.#publish(this.#now);
       }
       if (event === undefined) return SPIN.quiescent;
       if (event.time > deadline) return SPIN.deadline;
@@ -775,35 +790,61 @@ export class Simulation {
     }
   }
 
-  /**
-   * Meets the other half at the end of a window: swaps the datagrams sent across, and opens the
-   * next window, which ends one lookahead after the earliest event either half now has.
-   */
-  #exchange(nextUs: number): void {
-    const shard = this.#shard!;
+  /** Hands the other side what this side sent and promises it sends nothing before `clockUs`. */
+  #publish(clockUs: number): void {
     const outgoing = this.#crossOut;
     this.#crossOut = [];
-    const { incoming, otherNextUs } = shard.exchange(outgoing, nextUs);
-    let earliest = Math.min(nextUs, otherNextUs);
-    for (const d of outgoing) if (d.at < earliest) earliest = d.at;
-    for (const d of incoming) {
-      if (d.at < earliest) earliest = d.at;
-      const from = this.#hosts[d.from];
-      const to = this.#hosts[d.to];
-      if (from === undefined || to === undefined || !from.remote || to.remote) {
-        throw new Error(`Cannot take a datagram from host ${d.from} to ${d.to}: the halves disagree on hosts`);
-      }
-      const link = from.links[to.index] ?? this.#link(from, to);
-      const datagram = new Datagram(link, d.bytes, d.srcPort, d.dstPort, d.sentAt);
-      this.#queue.push(d.at, PHASE.network, EVENT_KIND.datagram, to.index, this.#deliver, datagram);
-    }
-    this.#windowEnd = earliest + shard.lookaheadUs;
-    this.#windows++;
+    this.#shard!.publish(outgoing, clockUs);
+    this.#published = clockUs;
   }
 
-  /** Windows a sharded simulation exchanged with its other half. */
-  get shardWindows(): number {
-    return this.#windows;
+  /**
+   * The next event (or the deadline) is at `nextUs`, and the other side might still send something
+   * that arrives before it: take what it has sent, and if that does not settle it, tell it where
+   * this side stands and wait for it to move on. Its datagrams are queued in the order it sent them,
+   * after this side's events of the same instant, whenever they are read: the run does not depend
+   * on the threads' timing.
+   */
+  #awaitOther(nextUs: number): void {
+    const shard = this.#shard!;
+    // The bound counts what the other side has not read of what this side sent: hand it all over first.
+    if (this.#crossOut.length > 0) this.#publish(this.#now);
+    const incoming = this.#incoming;
+    this.#otherBound = shard.receive(incoming);
+    if (incoming.length > 0) {
+      for (const d of incoming) this.#queueCrossing(d);
+      incoming.length = 0;
+      return;
+    }
+    if (nextUs < this.#otherBound + shard.lookaheadUs) return;
+    // Nothing this side sends or runs from here on is earlier than `nextUs` (the other side's
+    // datagrams not yet read included: it counts them in itself).
+    this.#publish(nextUs);
+    shard.waitForOther();
+  }
+
+  #queueCrossing(d: CrossDatagram): void {
+    const from = this.#hosts[d.from];
+    const to = this.#hosts[d.to];
+    if (from === undefined || to === undefined || !from.remote || to.remote) {
+      throw new Error(`Cannot take a datagram from host ${d.from} to ${d.to}: the halves disagree on hosts`);
+    }
+    if (d.at < this.#now) {
+      throw new Error(
+        `Cannot take a datagram from ${from.id} to ${to.id}: it arrives at ${d.at} µs, before this half's ${this.#now} µs (it was sent outside any event)`,
+      );
+    }
+    const link = from.links[to.index] ?? this.#link(from, to);
+    const datagram = new Datagram(link, d.bytes, d.srcPort, d.dstPort, d.sentAt);
+    this.#queue.push(
+      d.at,
+      PHASE.network,
+      EVENT_KIND.datagram,
+      to.index,
+      this.#deliver,
+      datagram,
+      CROSSING_SEQ + this.#crossIn++,
+    );
   }
 
   // ---------------------------------------------------------------- results
@@ -1071,7 +1112,7 @@ export class Simulation {
 
   #emit(link: SimLink, bytes: Uint8Array, at: number): void {
     if (link.to.remote) {
-      if (at < this.#windowEnd) {
+      if (at < this.#now + this.#shard!.lookaheadUs) {
         // The other side may already be past `at`: the split is wrong for these links.
         this.#fatal ??= new Error(
           `Cannot send from ${link.from.id} to ${link.to.id} across the shards: it would arrive after ${
@@ -1080,6 +1121,8 @@ export class Simulation {
         );
         return;
       }
+      // The other side may answer it as soon as it arrives: this side's view of it must allow for that.
+      if (at < this.#otherBound) this.#otherBound = at;
       this.#crossOut.push({
         at,
         sentAt: link.curSentAt,

@@ -197,9 +197,9 @@ export interface ZoneBenchResult {
   readonly datagramsPerSec?: number;
   /** Simulator events per simulated second. */
   readonly eventsPerSec?: number;
-  /** `--shards 2`: the halves' meetings per simulated second, and real ms each half waited for the other. */
+  /** `--shards 2`: times each half had to wait for the other per simulated second, and real ms it waited. */
   readonly shards?: number;
-  readonly shardWindowsPerSec?: number;
+  readonly shardWaitsPerSec?: number[];
   readonly shardWaitMs?: number[];
   readonly wallSeconds: number;
   readonly failedBots: number;
@@ -313,8 +313,8 @@ export interface ZoneSimPart {
   };
   /** The figures of the bots this simulation ran. */
   readonly bots: { readonly latency: HistogramState; readonly failed: number };
-  /** Sharded: windows exchanged with the other half, and real ms spent waiting for it. */
-  readonly windows: number;
+  /** Sharded: times this half had to wait for the other, and real ms spent so. */
+  readonly waits: number;
   readonly waitedMs: number;
 }
 
@@ -391,7 +391,7 @@ report: { formats: [json], sample: 1h }
     readonly cpu: number;
     readonly events: number;
     readonly datagrams: number;
-    readonly windows: number;
+    readonly waits: number;
     readonly waitedMs: number;
     readonly zone: (ZoneWindow & { readonly inZone: number }) | undefined;
   }
@@ -407,7 +407,7 @@ report: { formats: [json], sample: 1h }
       // Not counting the marking event itself, which both halves of a sharded run have.
       events: sim!.events - 1,
       datagrams: datagrams(),
-      windows: sim!.shardWindows,
+      waits: shard?.waits ?? 0,
       waitedMs: shard?.waitedMs ?? 0,
       zone: zone === undefined ? undefined : { ...zoneCounts(zone), inZone: zone.playerCount },
     };
@@ -464,7 +464,7 @@ report: { formats: [json], sample: 1h }
       latency: latency.state(),
       failed: game.botList().filter((b) => b.state === "failed" && sim!.isLocal(b.host)).length,
     },
-    windows: end.windows - at.windows,
+    waits: end.waits - at.waits,
     waitedMs: end.waitedMs - at.waitedMs,
   };
 }
@@ -536,7 +536,7 @@ export async function benchZoneSim(o: ZoneBenchOptions): Promise<ZoneBenchResult
     ...(parts.length === 2
       ? {
         shards: 2,
-        shardWindowsPerSec: Math.round(parts[0]!.windows / simSeconds),
+        shardWaitsPerSec: parts.map((p) => Math.round(p.waits / simSeconds)),
         shardWaitMs: parts.map((p) => Math.round(p.waitedMs)),
       }
       : {}),

@@ -47,8 +47,9 @@ test("qeynos bench zone --shards 2 runs the simulation in two threads: the same 
   const b = JSON.parse(two.out.trim());
   assert.deepEqual(a.linkLatencyMs, [2, 4]);
   assert.equal(b.shards, 2);
-  // 2 s measured at a 2 ms lookahead: the halves met about 500 times a second.
-  assert.ok(b.shardWindowsPerSec > 100 && b.shardWindowsPerSec <= 500, `windows ${b.shardWindowsPerSec}`);
+  // Each half says how often it had to wait for the other.
+  assert.equal(b.shardWaitsPerSec.length, 2);
+  assert.ok(b.shardWaitsPerSec.every((n: number) => Number.isInteger(n) && n >= 0), `${b.shardWaitsPerSec}`);
   // The same simulation, but for the order of datagrams that arrive in the same microsecond from both halves.
   assert.equal(b.inZone, a.inZone);
   assert.equal(b.movesPerSec, a.movesPerSec);

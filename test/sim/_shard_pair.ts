@@ -10,11 +10,11 @@ import { Simulation } from "../../sim/simulation.ts";
 /** Hosts of the half that is side 0. */
 export const SIDE_ZERO = new Set(["a"]);
 
-/** Runs the exchange (sharded when `shard` is given); per-host logs and the windows exchanged. */
+/** Runs the exchange (sharded when `shard` is given); per-host logs. */
 export async function runPair(
   shard?: SimShard,
   minLatencyUs = 1000,
-): Promise<{ logs: Record<string, string[]>; windows: number }> {
+): Promise<{ logs: Record<string, string[]> }> {
   const sim = new Simulation({ seed: 7, ...(shard === undefined ? {} : { shard }) });
   const logs: Record<string, string[]> = { a: [], b: [], c: [] };
   const host = (id: string, talk: (p: Platform, send: (to: string, bytes: Uint8Array) => void) => void) =>
@@ -46,5 +46,5 @@ export async function runPair(
     dup: 0.05,
   });
   await sim.run({ untilUs: 1_500_000 });
-  return { logs, windows: sim.shardWindows };
+  return { logs };
 }

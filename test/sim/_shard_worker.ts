@@ -19,7 +19,7 @@ scope.onmessage = async (event: MessageEvent) => {
   try {
     const shard = new ShardChannel(buffer, side, owns, lookaheadUs);
     const result = await runPair(shard, minLatencyUs);
-    scope.postMessage({ ok: true, ...result, rounds: shard.rounds });
+    scope.postMessage({ ok: true, ...result, publishes: shard.publishes, waits: shard.waits });
   } catch (error) {
     scope.postMessage({ ok: false, error: String(error) });
   }

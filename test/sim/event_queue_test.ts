@@ -17,6 +17,20 @@ test("EventQueue pops by time, then phase, then insertion order", () => {
   assert.deepEqual(order, ["t5", "t10-control", "t10-network", "t10-timer-a", "t10-timer-b", "t20"]);
 });
 
+test("EventQueue orders events given a sequence number by it, after those of the same instant without", () => {
+  const q = new EventQueue();
+  const late = 2 ** 52;
+  q.push(10, PHASE.network, 0, -1, noop, "given-2", late + 2);
+  q.push(10, PHASE.network, 0, -1, noop, "given-1", late + 1);
+  q.push(10, PHASE.network, 0, -1, noop, "queued-a");
+  q.push(9, PHASE.network, 0, -1, noop, "given-earlier", late + 3);
+  q.push(10, PHASE.network, 0, -1, noop, "queued-b");
+  q.push(10, PHASE.timer, 0, -1, noop, "timer");
+  const order: unknown[] = [];
+  for (let e = q.pop(); e !== undefined; e = q.pop()) order.push(e.arg);
+  assert.deepEqual(order, ["given-earlier", "queued-a", "queued-b", "given-1", "given-2", "timer"]);
+});
+
 test("EventQueue never returns a cancelled event and keeps its size right", () => {
   const q = new EventQueue();
   const events = Array.from({ length: 5000 }, (_, i) => q.push(i % 97, PHASE.timer, 0, -1, noop, i));
