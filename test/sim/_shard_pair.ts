@@ -45,6 +45,7 @@ export async function runPair(
     loss: 0.1,
     dup: 0.05,
   });
-  await sim.run({ untilUs: 1_500_000 });
+  // In three runs: each side must hand over its clock where a run stops, or the other cannot finish.
+  for (const untilUs of [300_000, 900_000, 1_500_000]) await sim.run({ untilUs });
   return { logs };
 }
