@@ -584,10 +584,12 @@ async function runBotProcess(o: ZoneBenchOptions, server: { address: string; por
             let ring = sent.get(e.charId);
             if (ring === undefined) sent.set(e.charId, ring = new Float64Array(256).fill(-1));
             ring[e.sequence & 255] = now();
-          } else if (e.type === "move.seen" && measuring) {
-            const t = sent.get(e.fromCharId)?.[e.sequence & 255];
-            if (t !== undefined && t >= 0) latency.record(now() - t);
           }
+        },
+        onMoveSeen: (fromCharId, sequence) => {
+          if (!measuring) return;
+          const t = sent.get(fromCharId)?.[sequence & 255];
+          if (t !== undefined && t >= 0) latency.record(now() - t);
         },
       })
     );

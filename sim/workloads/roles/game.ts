@@ -540,11 +540,21 @@ export class RoleGame {
       attempts: plan.attempts,
       retryDelayUs: plan.retryDelayUs,
       observer: (event) => this.#onBot(bot, started, event),
+      onMoveSeen: (fromCharId, sequence) => this.#onMoveSeen(fromCharId, sequence),
     });
     bot.outcome = outcome;
     bot.state = outcome.ok ? "done" : "failed";
     if (outcome.charId !== 0) bot.charId = outcome.charId;
     ctx.emit("roles.outcome", { host, outcome });
+  }
+
+  #onMoveSeen(fromCharId: number, sequence: number): void {
+    this.totals.movesSeen++;
+    const sentAt = this.#moveSent.sentAt(fromCharId, sequence);
+    if (sentAt < 0) return;
+    const now = this.ctx.now();
+    this.#moveLatency.record(now - sentAt);
+    this.#extras.onMoveLatency?.(now - sentAt, now);
   }
 
   #onBot(bot: BotRecord, startedUs: number, event: BotEvent): void {
@@ -554,15 +564,6 @@ export class RoleGame {
         this.totals.movesSent++;
         this.#moveSent.record(event.charId, event.sequence, now);
         return; // too frequent for the bus
-      }
-      case "move.seen": {
-        this.totals.movesSeen++;
-        const sentAt = this.#moveSent.sentAt(event.fromCharId, event.sequence);
-        if (sentAt >= 0) {
-          this.#moveLatency.record(now - sentAt);
-          this.#extras.onMoveLatency?.(now - sentAt, now);
-        }
-        return;
       }
       case "entered":
         bot.charId = event.charId;

@@ -94,6 +94,11 @@ export interface BotOptions {
   readonly retryDelayUs?: number;
   /** Receives what the bot does and sees (for checks and latency measurements). */
   readonly observer?: (event: BotEvent) => void;
+  /**
+   * Receives each movement update of a player in view instead of the observer's `move.seen` event
+   * (ten or more per move the zone relays: this builds no event object).
+   */
+  readonly onMoveSeen?: (fromCharId: number, sequence: number, atUs: number) => void;
   /** Stops the script early (checked between actions). */
   readonly signal?: { readonly aborted: boolean };
 }
@@ -381,12 +386,13 @@ class Bot {
   /** A movement update of a spawn in view (`atUs`: when its message arrived). */
   #moveSeen(spawnId: number, sequence: number, atUs: number): void {
     this.counts.moveUpdatesSeen++;
-    const observer = this.#o.observer;
-    if (observer === undefined) return;
+    const { observer, onMoveSeen } = this.#o;
+    if (observer === undefined && onMoveSeen === undefined) return;
     const from = this.#spawnToChar.get(spawnId);
     if (from === undefined) return;
+    if (onMoveSeen !== undefined) return onMoveSeen(from, sequence, atUs);
     // Built whole here, not through #emit: this runs for every update a bot sees.
-    observer({
+    observer!({
       type: "move.seen",
       charId: this.charId,
       fromCharId: from,

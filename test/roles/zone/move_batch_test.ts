@@ -7,12 +7,16 @@ import { test } from "node:test";
 import { botCharacterName, type BotOutcome, runBot } from "../../../src/roles/mod.ts";
 import { addClusterHost, Simulation } from "../_sim.ts";
 
-async function walkers(moveBatchUs: number) {
+async function walkers(moveBatchUs: number, hook = false) {
   const sim = new Simulation({ seed: 4 });
   const bots = 6;
   const outcomes: BotOutcome[] = [];
   const sent = new Map<string, number>();
   const latencies: number[] = [];
+  let observerSeen = 0;
+  const seen = (fromCharId: number, sequence: number, atUs: number) => {
+    if (atUs > 2_500_000) latencies.push(atUs - sent.get(`${fromCharId}:${sequence}`)!);
+  };
   addClusterHost(sim, "server", { zone: { moveBatchUs } });
   for (let i = 0; i < bots; i++) {
     sim.addHost(`bot${i}`, {
@@ -30,10 +34,12 @@ async function walkers(moveBatchUs: number) {
             durationUs: 4_000_000,
             observer: (e) => {
               if (e.type === "move.sent") sent.set(`${e.charId}:${e.sequence}`, e.atUs);
-              else if (e.type === "move.seen" && e.atUs > 2_500_000) {
-                latencies.push(e.atUs - sent.get(`${e.fromCharId}:${e.sequence}`)!);
+              else if (e.type === "move.seen") {
+                observerSeen++;
+                if (!hook) seen(e.fromCharId, e.sequence, e.atUs);
               }
             },
+            ...(hook ? { onMoveSeen: seen } : {}),
           }),
         );
       },
@@ -44,8 +50,17 @@ async function walkers(moveBatchUs: number) {
   const toBots = sim.linkStats().filter((l) => l.from === "server" && l.to.startsWith("bot"));
   const datagrams = toBots.reduce((n, l) => n + l.sent, 0);
   const updates = outcomes.reduce((n, o) => n + o.counts.moveUpdatesSeen, 0);
+  const arrival = [...latencies];
   latencies.sort((a, b) => a - b);
-  return { outcomes, datagrams, updates, maxLatency: latencies.at(-1)!, median: latencies[latencies.length >> 1]! };
+  return {
+    arrival,
+    observerSeen,
+    outcomes,
+    datagrams,
+    updates,
+    maxLatency: latencies.at(-1)!,
+    median: latencies[latencies.length >> 1]!,
+  };
 }
 
 test("a movement batch window sends a player's updates together, one datagram per window at most, within the window", async () => {
@@ -60,4 +75,14 @@ test("a movement batch window sends a player's updates together, one datagram pe
   assert.ok(now.maxLatency < 5_000, `at once: max ${now.maxLatency} µs`);
   assert.ok(batched.maxLatency <= 23_000, `batched: max ${batched.maxLatency} µs`);
   assert.ok(batched.median > 5_000 && batched.median < 15_000, `batched: median ${batched.median} µs`);
+});
+
+test("onMoveSeen gets every update the observer's move.seen events would, and the observer none", async () => {
+  const events = await walkers(20_000);
+  const hook = await walkers(20_000, true);
+  assert.ok(events.arrival.length > 1000, `${events.arrival.length} updates`);
+  // Same seed, same run: the same updates in the same order, and no event objects.
+  assert.deepEqual(hook.arrival, events.arrival);
+  assert.ok(events.observerSeen > 1000);
+  assert.equal(hook.observerSeen, 0);
 });
