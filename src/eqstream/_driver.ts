@@ -3,8 +3,11 @@
  * in a heap), and the poll → send → dispatch loop. The same code runs on real sockets and in `sim/`.
  *
  * Wake-ups are exact: when a session's next wake-up moves (earlier or later) its heap entry moves and
- * the timer follows the earliest one, so a timer never fires for a session with nothing due (a stale
+ * a timer follows the earliest one, so a timer seldom fires for a session with nothing due (a stale
  * early wake-up cost a timer event and an empty poll: nine in ten timer polls were such before).
+ * Two timers share the work: a far one, left alone when something comes due sooner, and a near one
+ * for that. A session's wake-up swings between its ack delay and its keep-alive with every other
+ * datagram; with one timer each swing cost a cancel and a new timer, now it costs one of the two.
  * @module
  */
 import type { Platform, TimerId, UdpSocket } from "../platform/platform.ts";
@@ -16,8 +19,12 @@ export class Driver {
   socket: UdpSocket | undefined;
   /** Connections with a finite wake-up, a binary min-heap on `heapAt`; each knows its `heapIndex`. */
   readonly #heap: EqStreamConnection[] = [];
+  /** The far timer: kept when the earliest wake-up comes sooner (it may then fire early, once). */
   #timer: TimerId | undefined;
   #timerAt = Infinity;
+  /** The near timer: the earliest wake-up when it is sooner than the far timer. */
+  #nearTimer: TimerId | undefined;
+  #nearAt = Infinity;
   /** Nesting depth of loops that service many connections: the timer is re-armed once, at the end. */
   #batch = 0;
   #dirty: EqStreamConnection[] = [];
@@ -108,22 +115,44 @@ export class Driver {
     if (this.#batch === 0) this.#rearm();
   }
 
-  /** Points the timer at the earliest wake-up (if it is not there already). */
+  /** Makes sure a timer fires at the earliest wake-up, or sooner (never later). */
   #rearm(): void {
     if (this.#closed) return;
     const at = this.#heap.length > 0 ? this.#heap[0]!.heapAt : Infinity;
-    if (at === this.#timerAt) return;
-    if (this.#timer !== undefined) this.platform.timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = at;
-    if (at !== Infinity) this.#timer = this.platform.timers.setTimeout(this.#onTimer, Math.max(0, at - this.now()));
+    const timers = this.platform.timers;
+    if (at >= this.#timerAt) {
+      // The far timer comes first: the near one is not needed.
+      if (this.#nearTimer !== undefined) timers.clearTimeout(this.#nearTimer);
+      this.#nearTimer = undefined;
+      this.#nearAt = Infinity;
+      return;
+    }
+    if (at === this.#nearAt) return;
+    if (this.#nearTimer !== undefined) timers.clearTimeout(this.#nearTimer);
+    this.#nearTimer = undefined;
+    this.#nearAt = Infinity;
+    if (this.#timer === undefined) {
+      this.#timerAt = at;
+      this.#timer = timers.setTimeout(this.#onTimer, Math.max(0, at - this.now()));
+    } else {
+      this.#nearAt = at;
+      this.#nearTimer = timers.setTimeout(this.#onNearTimer, Math.max(0, at - this.now()));
+    }
   }
 
-  readonly #onTimer = (): void => this.#fire();
-
-  #fire(): void {
+  readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    this.#fire();
+  };
+
+  readonly #onNearTimer = (): void => {
+    this.#nearTimer = undefined;
+    this.#nearAt = Infinity;
+    this.#fire();
+  };
+
+  #fire(): void {
     const now = this.now();
     const heap = this.#heap;
     this.#batch++;
@@ -143,7 +172,9 @@ export class Driver {
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.platform.timers.clearTimeout(this.#timer);
+    if (this.#nearTimer !== undefined) this.platform.timers.clearTimeout(this.#nearTimer);
     this.#timer = undefined;
+    this.#nearTimer = undefined;
     for (const connection of this.#heap) {
       connection.heapIndex = -1;
       connection.heapAt = Infinity;

@@ -35,6 +35,8 @@ export interface SimRun {
   readonly observe?: (side: "client" | "server", client: number, stats: SessionStats, nowUs: number) => void;
   /** Called with the simulation before it runs (to observe datagrams, schedule more faults). */
   readonly onSim?: (sim: Simulation) => void;
+  /** Wraps the Platform a client's session runs on (to watch its timers). */
+  readonly clientPlatform?: (platform: Platform) => Platform;
   /** Stop early once every client got every echo (or closed); default true. */
   readonly stopWhenDone?: boolean;
 }
@@ -159,7 +161,10 @@ export async function runEqStreamSim(run: SimRun): Promise<SimOutcome> {
         await sim.sleep(1_000 + c * 137);
         let connection: EqStreamConnection;
         try {
-          connection = await connect(platform, { address: sim.address("server"), port: 9100 }, {
+          connection = await connect(run.clientPlatform?.(platform) ?? platform, {
+            address: sim.address("server"),
+            port: 9100,
+          }, {
             ...run.session,
             bindAddress: sim.address(name),
             ...(run.observe
