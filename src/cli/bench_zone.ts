@@ -76,9 +76,10 @@ Options:
                   --sim: one-way latency of every link, uniform between A
                   and B ms (default 0.5-1.5)
   --shards N      --sim in 1 thread (default) or 2: login, world and zone in
-                  one, the bots in the other, meeting every A ms of
-                  simulated time (the shortest latency) to swap the
-                  datagrams sent between them; the same run as in 1 thread
+                  one, the bots in the other, each running at most A ms of
+                  simulated time (the shortest latency) ahead of the other;
+                  the same run as in 1 thread but for the order of events
+                  in the same microsecond
   -h, --help      show this help`;
 
 const FLAGS = {
