@@ -231,7 +231,7 @@ export class Simulation {
   /** The clock this side last published: it sends nothing before it (but on datagrams it has yet to read). */
   #published = 0;
   /** Datagrams for the other side sent since the last publication. */
-  #crossOut: CrossDatagram[] = [];
+  readonly #crossOut: CrossDatagram[] = [];
   /** Datagrams received from the other side so far: their place in its stream orders them. */
   #crossIn = 0;
   readonly #incoming: CrossDatagram[] = [];
@@ -792,9 +792,10 @@ export class Simulation {
 
   /** Hands the other side what this side sent and promises it sends nothing before `clockUs`. */
   #publish(clockUs: number): void {
+    // Published once per instant: the array is copied into the ring and kept for the next ones.
     const outgoing = this.#crossOut;
-    this.#crossOut = [];
     this.#shard!.publish(outgoing, clockUs);
+    if (outgoing.length > 0) outgoing.length = 0;
     this.#published = clockUs;
   }
 

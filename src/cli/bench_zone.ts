@@ -330,9 +330,10 @@ export interface ZoneSimShard {
 }
 
 /**
- * The share of the bots the server half runs, to even out the halves' loads. None: the server half is
- * the busier one (it waits ~15 % of the run, the bots' half ~25 %); 0, 5 and 10 % measured 0.86, 0.81
- * and 0.78 × real time (medians of 4 interleaved runs, Deno). It was 10 % while the bots cost more.
+ * The share of the bots the server half runs, to even out the halves' loads. None: with windowed
+ * synchronisation 0, 5 and 10 % measured 0.86, 0.81 and 0.78 × real time (medians of 4 interleaved
+ * runs, Deno); with continuous synchronisation the server half waits more than the bots' half, but 3
+ * and 6 % measured within the noise of none (0.94 and 0.94 × against 0.89 ×, the waits together grew).
  */
 const SERVER_HALF_BOT_SHARE = 0;
 
