@@ -4,6 +4,7 @@
  * @module
  */
 import { setImmediate as realSetImmediate } from "node:timers";
+import { type MicrotaskDrain, syncMicrotaskDrain } from "../src/platform/microtask_drain.ts";
 import type { LogFields, LogLevel, Platform } from "../src/platform/platform.ts";
 import { EventQueue, PHASE, type SimEvent } from "./_event_queue.ts";
 import { type GuardMode, RealTimeGuard, type Violation } from "./_guard.ts";
@@ -37,6 +38,12 @@ export interface SimulationOptions {
   readonly onUncaught?: "throw" | "record";
   /** When to let pending promise continuations run: `"auto"` (default) or after `"always"` every event. */
   readonly asyncMode?: "auto" | "always";
+  /**
+   * How continuations run when an event needs them to: `"sync"` (default) drains the microtask queue
+   * in place where the runtime can (`src/platform/microtask_drain.ts`), else yields a macrotask;
+   * `"macrotask"` always yields. Both run every continuation before the next event.
+   */
+  readonly microtaskDrain?: "sync" | "macrotask";
   /** In `"auto"` mode, also yield to promise continuations every this many events; default 4096. */
   readonly yieldEvery?: number;
   /** Wall-clock time (ms since the epoch) at virtual time 0; default 2024-01-01T00:00:00Z. */
@@ -241,6 +248,7 @@ export class Simulation {
   readonly #onUncaught: "throw" | "record";
   readonly #always: boolean;
   readonly #yieldMask: number;
+  readonly #drainMicrotasks: MicrotaskDrain | undefined;
   readonly #wallEpochMs: number;
   readonly #pausedLimit: number;
   readonly #clogLimit: number;
@@ -262,6 +270,7 @@ export class Simulation {
       throw new RangeError(`Invalid yieldEvery: ${yieldEvery} is not a power of two`);
     }
     this.#yieldMask = yieldEvery - 1;
+    this.#drainMicrotasks = options.microtaskDrain === "macrotask" ? undefined : syncMicrotaskDrain();
     this.#wallEpochMs = options.wallEpochMs ?? DEFAULT_WALL_EPOCH_MS;
     this.#pausedLimit = options.pausedBufferLimit ?? 4096;
     this.#clogLimit = options.clogBufferLimit ?? 4096;
@@ -737,11 +746,21 @@ export class Simulation {
     return true;
   }
 
+  /** Runs the continuations and deferred callbacks an event left; false if the runtime would not drain here. */
+  #drainInPlace(drain: MicrotaskDrain): boolean {
+    this.#pending = false;
+    do {
+      if (!drain()) return false;
+    } while (this.#runDeferred() && this.#fatal === undefined);
+    return true;
+  }
+
   #spin(deadline: number, budget: number, stopWhen: (() => boolean) | undefined): number {
     const queue = this.#queue;
     const trace = this.#trace;
     const recording = trace.recording;
     const shard = this.#shard;
+    const drain = this.#drainMicrotasks;
     for (;;) {
       const event = queue.peek();
       if (shard !== undefined) {
@@ -784,7 +803,11 @@ export class Simulation {
         if (this.#fatal !== undefined) return SPIN.stopped;
       }
       if (recording) trace.record(event.time, event.kind, event.host);
-      if (this.#pending || this.#unsettled > 0 || this.#always) return SPIN.drain;
+      if (this.#pending || this.#unsettled > 0 || this.#always) {
+        // The same as the macrotask turn of `#loop`, without leaving the loop (when the runtime can).
+        if (drain === undefined || !this.#drainInPlace(drain)) return SPIN.drain;
+        if (this.#fatal !== undefined) return SPIN.stopped;
+      }
       if (stopWhen !== undefined && stopWhen()) return SPIN.stopped;
       if ((this.#events & this.#yieldMask) === 0) return SPIN.periodic;
     }

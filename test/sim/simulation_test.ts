@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setImmediate } from "node:timers";
+import { syncMicrotaskDrain } from "../../src/platform/microtask_drain.ts";
 import { type Platform, Simulation } from "../../sim/mod.ts";
 
 test("Simulation runs timers in virtual time order and stops when quiescent", async () => {
@@ -261,6 +263,52 @@ test("an async driver awaiting several promises per event settles inside the run
   const serverLines = first.log.filter((l) => l.startsWith("server"));
   assert.equal(serverLines.length, 5);
   assert.notEqual((await trace(5)).hash, first.hash);
+});
+
+test("microtaskDrain 'sync' and 'macrotask' give the same trace, and 'sync' leaves the event loop less often", async () => {
+  const run = async (microtaskDrain: "sync" | "macrotask") => {
+    const sim = new Simulation({ seed: 5, asyncMode: "always", microtaskDrain, yieldEvery: 1 << 20 });
+    const replies: number[] = [];
+    sim.addHost("server", {
+      async start(p) {
+        const socket = await p.udp.bind({ port: 7 }, (bytes, address, port) => {
+          void (async () => {
+            for (let i = 0; i < 3; i++) await null;
+            socket.send(bytes, address, port);
+          })();
+        });
+      },
+    });
+    sim.addHost("client", {
+      async start(p) {
+        const socket = await p.udp.bind({}, () => replies.push(sim.now));
+        for (let i = 0; i < 200; i++) {
+          await new Promise<void>((resolve) => p.timers.setTimeout(resolve, 100 + (p.rng.u32() % 900)));
+          socket.send(new Uint8Array([i]), sim.address("server"), 7);
+        }
+      },
+    });
+    // Counts the macrotask turns taken while the run lasts.
+    let turns = 0;
+    let running = true;
+    const count = () => {
+      turns++;
+      if (running) setImmediate(count);
+    };
+    setImmediate(count);
+    await sim.run({ untilUs: 1_000_000 });
+    running = false;
+    return { hash: sim.traceHash(), replies, late: sim.lateAsyncCalls, turns };
+  };
+  const macrotask = await run("macrotask");
+  const sync = await run("sync");
+  assert.equal(macrotask.replies.length, 200);
+  assert.deepEqual(sync.replies, macrotask.replies);
+  assert.equal(sync.hash, macrotask.hash);
+  assert.equal(sync.late, 0);
+  assert.equal(macrotask.late, 0);
+  assert.ok(macrotask.turns > 400, `macrotask turns ${macrotask.turns}`);
+  if (syncMicrotaskDrain() !== undefined) assert.ok(sync.turns < 20, `sync turns ${sync.turns}`);
 });
 
 test("asyncMode 'always' gives the same trace as 'auto'", async () => {
