@@ -29,7 +29,8 @@ export function syncMicrotaskDrain(): MicrotaskDrain | undefined {
 
 /**
  * JavaScriptCore drains even from inside a microtask, so Bun's drain needs no marker per call (it
- * cost 2 % of a simulation thread); it is checked once, on a chain of three continuations.
+ * cost 2 % of a simulation thread); it is checked once, on a chain of three continuations (which also
+ * runs whatever the caller had queued: the first `Simulation` is made outside any run).
  */
 function bunDrain(): MicrotaskDrain | undefined {
   const g = globalThis as Record<string, unknown>;
@@ -62,7 +63,7 @@ function denoRun(): (() => void) | undefined {
         ? undefined
         : (deno[internal] as { core?: { runMicrotasks?: unknown } } | undefined)?.core;
       const run = core?.runMicrotasks;
-      return typeof run === "function" ? () => (run as () => void).call(core) : undefined;
+      return typeof run === "function" ? (run as () => void).bind(core) : undefined;
     }
   } catch {
     // A runtime that hides these: fall back to macrotasks.
